@@ -1,0 +1,277 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// SeedOptions sizes the generated data set.
+type SeedOptions struct {
+	Users int       // people; the first six have names of their own
+	Teams int       // teams; every user joins one or two
+	Items int       // items spread over the last Days days
+	Days  int       // how far back the items reach
+	Now   time.Time // the newest possible creation time
+	Seed  uint64    // same seed and Now, same data
+}
+
+// DemoSeed is the data set of demo mode: a small company's month.
+func DemoSeed(now time.Time) SeedOptions {
+	return SeedOptions{Users: 6, Teams: 2, Items: 3000, Days: 30, Now: now, Seed: 2026}
+}
+
+var seedPeople = []struct{ handle, name string }{
+	{"maya", "Maya Chen"}, {"jonas", "Jonas Weber"}, {"priya", "Priya Raman"},
+	{"tomas", "Tomás Ortega"}, {"aiko", "Aiko Tanaka"}, {"sam", "Sam Okafor"},
+}
+
+var seedTeams = []struct{ slug, name string }{{"platform", "Platform"}, {"product", "Product"}}
+
+// seedTitles are realistic titles per source; %d is filled with a number.
+var seedTitles = map[Source][]string{
+	SourceInteractive: {
+		"Refactor the billing webhook handler", "Why does the login page flash on load?",
+		"Add pagination to the audit log API", "Explain the retry logic in queue/worker.go",
+		"Write tests for the CSV importer", "Migrate settings page to the new form library",
+		"Speed up the search index rebuild", "Debug memory growth in the ingest service",
+		"Draft an RFC for per-team rate limits", "Clean up unused feature flags",
+	},
+	SourceCLI: {
+		"Bump Go to the latest patch release", "Fix golangci-lint warnings in pkg/auth",
+		"Regenerate API client from openapi.yaml", "Rename Account to Workspace across services",
+		"Convert Makefile targets to scripts", "Update snapshot tests after design refresh",
+	},
+	SourceAPI: {
+		"Summarise incident INC-%d", "Triage support ticket #%d", "Generate release notes for v2.%d",
+		"Classify new feedback batch %d", "Draft customer reply for ticket #%d",
+	},
+	SourceSlack: {
+		"Investigate flaky checkout test (#eng-alerts)", "Why is staging returning 502s? (#platform)",
+		"Find who owns the payments cron (#help-infra)", "Check error spike after deploy %d (#incidents)",
+		"Draft a migration plan for Postgres 17 (#platform)", "Answer: how do feature flags roll out? (#eng)",
+	},
+	SourceLinear: {
+		"ENG-%d: Add retry to webhook delivery", "ENG-%d: Dark mode for the settings page",
+		"ENG-%d: Fix timezone bug in reports", "ENG-%d: Remove deprecated v1 endpoints",
+		"ENG-%d: Cache avatar images at the edge", "ENG-%d: Validate e-mail on invite",
+	},
+	SourceGitHubActions: {
+		"CI: fix lint failures on PR #%d", "CI: update failing snapshot on PR #%d",
+		"Review PR #%d for security issues", "Resolve merge conflicts on PR #%d",
+		"Backport fix to release branch (#%d)",
+	},
+	SourceScheduled: {
+		"Nightly dependency update", "Weekly flaky-test report", "Daily error budget summary",
+		"Rotate stale preview environments", "Nightly docs link check",
+	},
+}
+
+// seedRand wraps a deterministic generator with the draws the seed needs.
+type seedRand struct{ *rand.Rand }
+
+func (r seedRand) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r.Uint32())
+	}
+	return len(p), nil
+}
+
+// logNormal draws a positive value around median with the given spread.
+func (r seedRand) logNormal(median, spread float64) float64 {
+	return math.Exp(math.Log(median) + spread*r.NormFloat64())
+}
+
+// credits rounds a draw to whole cents of a credit.
+func (r seedRand) credits(median, spread float64) Credits {
+	return Credits(math.Round(r.logNormal(median, spread)*100)) * (creditUnit / 100)
+}
+
+func pick[T any](r seedRand, weights []int, values []T) T {
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
+	n := r.IntN(total)
+	for i, w := range weights {
+		if n < w {
+			return values[i]
+		}
+		n -= w
+	}
+	return values[len(values)-1]
+}
+
+// Seed fills an empty store with deterministic, realistic users, teams and
+// items: every source and status, credits and durations with a realistic
+// spread, and a few items working right now.
+func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
+	r := seedRand{rand.New(rand.NewPCG(o.Seed, 0x5eed))}
+	now := o.Now.UTC().Truncate(time.Second)
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		users := make([]*User, o.Users)
+		for i := range users {
+			u := &User{Handle: fmt.Sprintf("user%03d", i+1), Name: fmt.Sprintf("User %03d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
+			if i < len(seedPeople) {
+				u.Handle, u.Name = seedPeople[i].handle, seedPeople[i].name
+			}
+			u.Email = u.Handle + "@example.com"
+			users[i] = u
+		}
+		if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
+			return fmt.Errorf("app: seed users: %w", err)
+		}
+		teams := make([]*Team, o.Teams)
+		for i := range teams {
+			t := &Team{Slug: fmt.Sprintf("team-%02d", i+1), Name: fmt.Sprintf("Team %02d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
+			if i < len(seedTeams) {
+				t.Slug, t.Name = seedTeams[i].slug, seedTeams[i].name
+			}
+			teams[i] = t
+		}
+		if len(teams) > 0 {
+			if _, err := tx.NewInsert().Model(&teams).Exec(ctx); err != nil {
+				return fmt.Errorf("app: seed teams: %w", err)
+			}
+		}
+		teamsOf := seedMemberships(users, teams)
+		var members []*Membership
+		hasAdmin := map[int]bool{}
+		for ui, ts := range teamsOf {
+			for _, ti := range ts {
+				role := RoleMember
+				if !hasAdmin[ti] {
+					role, hasAdmin[ti] = RoleAdmin, true
+				}
+				members = append(members, &Membership{TeamID: teams[ti].ID, UserID: users[ui].ID, Role: role, CreatedAt: users[ui].CreatedAt})
+			}
+		}
+		if len(members) > 0 {
+			if _, err := tx.NewInsert().Model(&members).Exec(ctx); err != nil {
+				return fmt.Errorf("app: seed memberships: %w", err)
+			}
+		}
+
+		const batch = 1000
+		items := make([]*Item, 0, batch)
+		span := time.Duration(o.Days) * 24 * time.Hour
+		for i := range o.Items {
+			// The first items are the newest; a handful of them are still running.
+			var age time.Duration
+			if i < 8 {
+				age = time.Duration(i*4+1)*time.Minute + time.Duration(r.IntN(60))*time.Second
+			} else {
+				age = time.Duration(r.Int64N(int64(span)))
+			}
+			ui := r.IntN(len(users))
+			it := seedItem(r, users[ui], teamsOf[ui], teams, now.Add(-age), i < 8)
+			items = append(items, it)
+			if len(items) == batch || i == o.Items-1 {
+				if err := createItems(ctx, tx, now, items...); err != nil {
+					return fmt.Errorf("app: seed items: %w", err)
+				}
+				items = items[:0]
+			}
+		}
+		return nil
+	})
+}
+
+// seedMemberships puts every user in one team and every third user in a
+// second one, so that teams overlap.
+func seedMemberships(users []*User, teams []*Team) [][]int {
+	out := make([][]int, len(users))
+	if len(teams) == 0 {
+		return out
+	}
+	if len(users) == len(seedPeople) && len(teams) == len(seedTeams) {
+		// The demo company: priya and sam are in both teams.
+		return [][]int{{0}, {0}, {0, 1}, {1}, {1}, {0, 1}}
+	}
+	for i := range users {
+		out[i] = []int{i % len(teams)}
+		if i%3 == 0 && len(teams) > 1 {
+			out[i] = append(out[i], (i+1)%len(teams))
+		}
+	}
+	return out
+}
+
+func seedItem(r seedRand, creator *User, teamIdx []int, teams []*Team, created time.Time, running bool) *Item {
+	kind := pick(r, []int{40, 60}, Kinds)
+	source := SourceInteractive
+	if kind == KindAmbient {
+		source = pick(r, []int{15, 10, 20, 15, 25, 15}, Sources[1:])
+	}
+	titles := seedTitles[source]
+	title := titles[r.IntN(len(titles))]
+	ref := 100 + r.IntN(4900) // the ticket, PR or incident number a title names
+	if strings.Contains(title, "%d") {
+		title = fmt.Sprintf(title, ref)
+	}
+	it := &Item{
+		ID: uuid.Must(uuid.NewRandomFromReader(r)).String(), Kind: kind, Source: source,
+		Title: title, CreatorID: creator.ID, CreatedAt: created, UpdatedAt: created,
+		Visibility: VisibilityPrivate,
+	}
+	if len(teamIdx) > 0 && (source.Integration() || r.IntN(10) < 7) {
+		it.TeamID = teams[teamIdx[r.IntN(len(teamIdx))]].ID
+		if source.Integration() || r.IntN(100) < 15 {
+			it.Visibility = VisibilityTeam
+		}
+	}
+	if kind == KindInteractive {
+		it.Status = pick(r, []int{3, 8, 10, 9, 70}, Statuses)
+		if running {
+			it.Status = pick(r, []int{3, 1}, []Status{StatusWorking, StatusBlocked})
+		} else if it.Status == StatusWorking {
+			it.Status = StatusSuccess
+		}
+		it.StartedAt = created
+		if it.Status.Final() {
+			it.FinishedAt = created.Add(time.Duration(r.logNormal(900, 0.8)) * time.Second)
+		}
+		it.Inference = r.credits(2.5, 0.9)
+		it.OpenURL = "agent://conversations/" + it.ID
+	} else {
+		it.Status = pick(r, []int{84, 16}, []Status{StatusSuccess, StatusFailed})
+		if running {
+			it.Status = StatusWorking
+		}
+		it.StartedAt = created.Add(time.Duration(1+r.IntN(20)) * time.Second)
+		dur := time.Duration(min(max(r.logNormal(240, 1.0), 8), 7200)) * time.Second
+		if it.Status == StatusFailed {
+			dur /= 3
+		}
+		if it.Status == StatusWorking {
+			dur = created.Sub(it.StartedAt) // so far
+			if dur < 0 {
+				dur = 0
+			}
+		} else {
+			it.FinishedAt = it.StartedAt.Add(dur)
+		}
+		it.Inference = r.credits(3.5, 0.8)
+		it.Compute = Credits(math.Round(dur.Minutes()*6)) * (creditUnit / 100)
+		it.ExternalURL = seedExternalURL(r, source, ref)
+	}
+	return it
+}
+
+func seedExternalURL(r seedRand, s Source, ref int) string {
+	switch s {
+	case SourceSlack:
+		return fmt.Sprintf("https://acme.slack.com/archives/C04ENG%04d/p17%014d", r.IntN(10000), r.Int64N(1e14))
+	case SourceLinear:
+		return fmt.Sprintf("https://linear.app/acme/issue/ENG-%d", ref)
+	case SourceGitHubActions:
+		return fmt.Sprintf("https://github.com/acme/web/actions/runs/%d", 9_000_000_000+r.Int64N(1e9))
+	}
+	return ""
+}

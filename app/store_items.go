@@ -1,0 +1,248 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
+)
+
+// PageSize is how many rows the view shows before "Load more".
+const PageSize = 50
+
+// Query is a Filter resolved for one viewer at one moment: creator handles
+// turned into ids, the day turned into a time range, the cursor decoded.
+type Query struct {
+	Viewer     Viewer
+	Tab        Tab
+	Sources    []Source
+	Statuses   []Status
+	CreatorIDs []int64 // nil: any creator
+	From, To   time.Time
+	After      *Cursor
+}
+
+// ResolveFilter prepares a filter for the store. Creator handles that are
+// neither the viewer nor a teammate are dropped and reported, so a shared URL
+// never reveals who exists beyond one's teams. The filter returned is the one
+// actually applied, for the canonical URL.
+func (s *Store) ResolveFilter(ctx context.Context, v Viewer, f Filter) (Query, Filter, []*Error, error) {
+	q := Query{Viewer: v, Tab: f.Tab, Sources: f.Sources, Statuses: f.Statuses}
+	var problems []*Error
+	if len(f.Creators) > 0 {
+		var found []*User
+		err := s.db.NewSelect().Model(&found).Column("id", "handle").
+			Where("handle IN (?)", bun.In(f.Creators)).
+			Where("id = ? OR id IN (?)", v.User.ID, s.teammateIDs(v)).
+			Scan(ctx)
+		if err != nil {
+			return Query{}, f, nil, fmt.Errorf("app: resolve creators: %w", err)
+		}
+		var kept []string
+		for _, h := range f.Creators {
+			i := slices.IndexFunc(found, func(u *User) bool { return u.Handle == h })
+			if i < 0 {
+				problems = append(problems, Errorf(EInvalid, "creator", "%q is not you or a teammate and was ignored", h))
+				continue
+			}
+			kept = append(kept, h)
+			q.CreatorIDs = append(q.CreatorIDs, found[i].ID)
+		}
+		f.Creators = kept
+	}
+	if from, to, ok := f.DayRange(s.Now()); ok {
+		q.From, q.To = from, to
+	}
+	if f.Cursor != "" {
+		c, err := DecodeCursor(f.Cursor)
+		if err != nil {
+			return Query{}, f, nil, Errorf(EInvalid, "cursor", "the page cursor is invalid")
+		}
+		q.After = &c
+	}
+	return q, f, problems, nil
+}
+
+// teammateIDs is a subquery of the ids of everyone in the viewer's teams.
+func (s *Store) teammateIDs(v Viewer) *bun.SelectQuery {
+	teams := v.TeamIDs
+	if len(teams) == 0 {
+		teams = []int64{0}
+	}
+	return s.db.NewSelect().Model((*Membership)(nil)).Column("user_id").Where("team_id IN (?)", bun.In(teams))
+}
+
+// armQuery selects one arm of the view with the filters applied; columns and
+// ordering are left to the caller.
+func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
+	sel := s.db.NewSelect().TableExpr("items").Column(columns...)
+	if a.ownerID != 0 {
+		sel = sel.Where("creator_id = ?", a.ownerID)
+	} else {
+		sel = sel.Where("team_id = ?", a.teamID).
+			Where("visibility = ?", VisibilityTeam).
+			Where("creator_id <> ?", q.Viewer.User.ID)
+		if q.CreatorIDs != nil {
+			sel = sel.Where("creator_id IN (?)", bun.In(q.CreatorIDs))
+		}
+	}
+	if len(q.Sources) > 0 {
+		sel = sel.Where("source IN (?)", bun.In(q.Sources))
+	}
+	if len(q.Statuses) > 0 {
+		sel = sel.Where("status IN (?)", bun.In(q.Statuses))
+	}
+	if !q.From.IsZero() {
+		sel = sel.Where("created_at >= ?", q.From).Where("created_at < ?", q.To)
+	}
+	return sel
+}
+
+// unionOfArms joins the arms' queries with UNION ALL. Each arm is wrapped as
+// a derived table so that it may keep its own ORDER BY and LIMIT on SQLite.
+func (s *Store) unionOfArms(arms []*bun.SelectQuery) schema.QueryAppender {
+	if len(arms) == 1 {
+		return arms[0]
+	}
+	expr := ""
+	args := make([]any, 0, len(arms))
+	for i, a := range arms {
+		if i > 0 {
+			expr += " UNION ALL "
+		}
+		expr += fmt.Sprintf("SELECT * FROM (?) AS arm%d", i)
+		args = append(args, a)
+	}
+	return s.db.NewRaw(expr, args...)
+}
+
+// Page is one page of the view, newest first.
+type Page struct {
+	Items []*Item
+	Next  *Cursor // nil on the last page
+}
+
+// Items returns up to limit items of the query, newest first, after its
+// cursor. Each arm is an ordered index scan that stops after limit+1 rows;
+// the merge sorts only those.
+func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
+	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	if len(arms) == 0 {
+		return Page{}, nil
+	}
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		sel := s.armQuery(q, a, "*")
+		if q.After != nil {
+			sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+		}
+		parts[i] = sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit) + 1)
+	}
+	var items []*Item
+	err := s.db.NewSelect().Model(&items).
+		ModelTableExpr("(?) AS item", s.unionOfArms(parts)).
+		Relation("Creator").Relation("Team").
+		OrderExpr("item.created_at DESC, item.id DESC").
+		Limit(int64(limit) + 1).
+		Scan(ctx)
+	if err != nil {
+		return Page{}, fmt.Errorf("app: list items: %w", err)
+	}
+	page := Page{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		last := page.Items[limit-1]
+		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+// Summary is the line above the table: how many items the tab and filters
+// select, how many are working now, and their credits in total.
+type Summary struct {
+	Items   int64   `bun:"items"`
+	Working int64   `bun:"working"`
+	Credits Credits `bun:"credits"`
+}
+
+// Summary counts everything the query selects, ignoring its cursor.
+func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
+	var sum Summary
+	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	if len(arms) == 0 {
+		return sum, nil
+	}
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		parts[i] = s.armQuery(q, a, "status", "inference_credits", "compute_credits")
+	}
+	err := s.db.NewSelect().
+		TableExpr("(?) AS u", s.unionOfArms(parts)).
+		ColumnExpr("COUNT(*) AS items").
+		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
+		ColumnExpr("CAST(COALESCE(SUM(inference_credits + compute_credits), 0) AS BIGINT) AS credits").
+		Scan(ctx, &sum)
+	if err != nil {
+		return sum, fmt.Errorf("app: summarise items: %w", err)
+	}
+	return sum, nil
+}
+
+// Item returns one item with its creator and team, or ErrNotFound when it is
+// absent or the viewer may not see it.
+func (s *Store) Item(ctx context.Context, v Viewer, id string) (*Item, error) {
+	if !validItemID(id) {
+		return nil, ErrNotFound
+	}
+	it := new(Item)
+	err := s.db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: item %s: %w", id, notFound(err))
+	}
+	if !v.CanSee(it) {
+		return nil, fmt.Errorf("app: item %s: %w", id, ErrNotFound)
+	}
+	return it, nil
+}
+
+// CreateItem validates and stores a new item. Missing id, times and
+// visibility get their defaults.
+func (s *Store) CreateItem(ctx context.Context, it *Item) error {
+	return createItems(ctx, s.db, s.Now(), it)
+}
+
+// createItems inserts items in one statement after checking each.
+func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item) error {
+	for _, it := range items {
+		if it.ID == "" {
+			it.ID = NewItemID()
+		} else if !validItemID(it.ID) {
+			return Errorf(EInvalid, "id", "the id must be a lower-case UUID")
+		}
+		if it.Visibility == "" {
+			it.Visibility = DefaultVisibility(it.Source)
+		}
+		if it.Status == "" {
+			it.Status = StatusWorking
+		}
+		if it.CreatedAt.IsZero() {
+			it.CreatedAt = now
+		}
+		if it.UpdatedAt.IsZero() {
+			it.UpdatedAt = it.CreatedAt
+		}
+		if err := it.Validate(); err != nil {
+			return err
+		}
+	}
+	if _, err := db.NewInsert().Model(&items).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return Errorf(EConflict, "id", "an item with this id exists")
+		}
+		return fmt.Errorf("app: create %d items: %w", len(items), err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// isUniqueViolation recognises a unique-constraint failure on both databases.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
+}
+
+// CreateUser stores a new user; their handle must be valid and free.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	if !ValidHandle(u.Handle) {
+		return Errorf(EInvalid, "handle", "%q is not a valid handle", u.Handle)
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = s.Now()
+	}
+	if _, err := s.db.NewInsert().Model(u).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return Errorf(EConflict, "handle", "the handle %q is taken", u.Handle)
+		}
+		return fmt.Errorf("app: create user %s: %w", u.Handle, err)
+	}
+	return nil
+}
+
+// User returns the user with the given id.
+func (s *Store) User(ctx context.Context, id int64) (*User, error) {
+	u := new(User)
+	if err := s.db.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("app: user %d: %w", id, notFound(err))
+	}
+	return u, nil
+}
+
+// UserByHandle returns the user with the given handle.
+func (s *Store) UserByHandle(ctx context.Context, handle string) (*User, error) {
+	u := new(User)
+	if err := s.db.NewSelect().Model(u).Where("handle = ?", handle).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("app: user %q: %w", handle, notFound(err))
+	}
+	return u, nil
+}
+
+// Users returns every user, by name.
+func (s *Store) Users(ctx context.Context) ([]*User, error) {
+	var users []*User
+	if err := s.db.NewSelect().Model(&users).OrderExpr("name, handle").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("app: users: %w", err)
+	}
+	return users, nil
+}
+
+// CreateTeam stores a new team with its creator as the first admin.
+func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error {
+	now := s.Now()
+	t.CreatedAt = now
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return Errorf(EConflict, "slug", "the team name %q is taken", t.Slug)
+			}
+			return fmt.Errorf("app: create team %s: %w", t.Slug, err)
+		}
+		m := &Membership{TeamID: t.ID, UserID: creatorID, Role: RoleAdmin, CreatedAt: now}
+		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+			return fmt.Errorf("app: create team %s: add admin: %w", t.Slug, err)
+		}
+		return nil
+	})
+}
+
+// AddMember puts a user in a team; being a member already is not an error.
+func (s *Store) AddMember(ctx context.Context, teamID, userID int64, role Role) error {
+	m := &Membership{TeamID: teamID, UserID: userID, Role: role, CreatedAt: s.Now()}
+	if _, err := s.db.NewInsert().Model(m).On("CONFLICT (team_id, user_id) DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("app: add user %d to team %d: %w", userID, teamID, err)
+	}
+	return nil
+}
+
+// Viewer loads a user and the teams they belong to.
+func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return Viewer{}, err
+	}
+	v := Viewer{User: u}
+	err = s.db.NewSelect().Model((*Membership)(nil)).Column("team_id").
+		Where("user_id = ?", userID).Order("team_id").Scan(ctx, &v.TeamIDs)
+	if err != nil {
+		return Viewer{}, fmt.Errorf("app: teams of user %d: %w", userID, err)
+	}
+	return v, nil
+}
+
+// Teammates returns the viewer and everyone who shares a team with them, by
+// name: the people the creator filter offers.
+func (s *Store) Teammates(ctx context.Context, v Viewer) ([]*User, error) {
+	var users []*User
+	q := s.db.NewSelect().Model(&users).Where("id = ?", v.User.ID)
+	if len(v.TeamIDs) > 0 {
+		q = q.WhereOr("id IN (?)", s.db.NewSelect().Model((*Membership)(nil)).Column("user_id").
+			Where("team_id IN (?)", bun.In(v.TeamIDs)))
+	}
+	if err := q.OrderExpr("name, handle").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("app: teammates of user %d: %w", v.User.ID, err)
+	}
+	return users, nil
+}

@@ -1,0 +1,221 @@
+// Package config reads agentdeck's configuration from the environment and the
+// command line into one validated Config. Flags override the environment.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Commands the binary understands; serve is the default.
+const (
+	CommandServe   = "serve"
+	CommandMigrate = "migrate"
+	CommandRun     = "run"
+	CommandToken   = "token"
+	CommandVersion = "version"
+)
+
+// Provider holds the OAuth client of one sign-in provider.
+type Provider struct {
+	ClientID     string
+	ClientSecret string
+	Issuer       string // OpenID Connect only
+}
+
+// Enabled reports whether the provider's variables are set.
+func (p Provider) Enabled() bool { return p.ClientID != "" && p.ClientSecret != "" }
+
+// Config is everything a command needs to know about its environment.
+type Config struct {
+	Command string   // serve, migrate, run, token or version
+	Args    []string // the command's own arguments, after its name
+
+	Addr        string // AGENTDECK_ADDR, --addr
+	DatabaseURL string // DATABASE_URL; empty means the embedded SQLite file
+	DataDir     string // AGENTDECK_DATA_DIR
+	BaseURL     string // AGENTDECK_BASE_URL
+	SessionKeys []string
+	Demo        bool // AGENTDECK_DEMO=1, --demo
+	// DemoOnPublicAddress lets demo sign-in run on a non-loopback address,
+	// where anyone who reaches the port could sign in as anyone.
+	DemoOnPublicAddress bool
+
+	GitHub, Google, GitLab, OIDC Provider
+
+	// The CLI's server and token (agentdeck run).
+	URL   string
+	Token string
+}
+
+// Load reads the environment through getenv, then the command and its flags
+// from args (without the program name).
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:                or(getenv("AGENTDECK_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:         getenv("DATABASE_URL"),
+		DataDir:             or(getenv("AGENTDECK_DATA_DIR"), "data"),
+		BaseURL:             strings.TrimRight(getenv("AGENTDECK_BASE_URL"), "/"),
+		Demo:                truthy(getenv("AGENTDECK_DEMO")),
+		DemoOnPublicAddress: truthy(getenv("AGENTDECK_DEMO_ON_PUBLIC_ADDRESS_I_UNDERSTAND_ANYONE_CAN_SIGN_IN")),
+		GitHub:              Provider{ClientID: getenv("GITHUB_CLIENT_ID"), ClientSecret: getenv("GITHUB_CLIENT_SECRET")},
+		Google:              Provider{ClientID: getenv("GOOGLE_CLIENT_ID"), ClientSecret: getenv("GOOGLE_CLIENT_SECRET")},
+		GitLab:              Provider{ClientID: getenv("GITLAB_CLIENT_ID"), ClientSecret: getenv("GITLAB_CLIENT_SECRET")},
+		OIDC:                Provider{ClientID: getenv("OIDC_CLIENT_ID"), ClientSecret: getenv("OIDC_CLIENT_SECRET"), Issuer: getenv("OIDC_ISSUER")},
+		URL:                 strings.TrimRight(getenv("AGENTDECK_URL"), "/"),
+		Token:               getenv("AGENTDECK_TOKEN"),
+	}
+	for _, k := range strings.Split(getenv("AGENTDECK_SESSION_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.SessionKeys = append(c.SessionKeys, k)
+		}
+	}
+
+	c.Command = CommandServe
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c.Command, args = args[0], args[1:]
+	}
+	switch c.Command {
+	case CommandServe:
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on (HOST:PORT)")
+		fs.BoolVar(&c.Demo, "demo", c.Demo, "recreate and seed the demo database and allow demo sign-in")
+		if err := fs.Parse(args); err != nil {
+			return c, fmt.Errorf("serve: %w (usage: agentdeck serve [--addr HOST:PORT] [--demo])", err)
+		}
+		if fs.NArg() > 0 {
+			return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		}
+	case CommandMigrate, CommandVersion, CommandRun, CommandToken:
+		c.Args = args
+	default:
+		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, token, version)", c.Command)
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("AGENTDECK_ADDR/--addr %q is not HOST:PORT: %w", c.Addr, err)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("AGENTDECK_BASE_URL %q must be an absolute http(s) URL", c.BaseURL)
+		}
+	}
+	if c.OIDC.Enabled() && c.OIDC.Issuer == "" {
+		return errors.New("OIDC_ISSUER is required with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+	}
+	if c.Command == CommandServe && c.Demo && !c.DemoOnPublicAddress && !LoopbackAddr(c.Addr) {
+		return fmt.Errorf("demo mode lets anyone sign in as anyone, so it only listens on a loopback address, not %q", c.Addr)
+	}
+	return nil
+}
+
+// LoopbackAddr reports whether HOST:PORT names only this machine.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DSN is the database to open: DATABASE_URL, else the embedded SQLite file in
+// the data dir (demo.db in demo mode).
+func (c Config) DSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.SQLitePath()
+}
+
+// SQLitePath is the embedded database file.
+func (c Config) SQLitePath() string {
+	if c.Demo {
+		return filepath.Join(c.DataDir, "demo.db")
+	}
+	return filepath.Join(c.DataDir, "agentdeck.db")
+}
+
+// PublicURL is the base URL links and OAuth callbacks use; without
+// AGENTDECK_BASE_URL it is derived from the listen address.
+func (c Config) PublicURL() string {
+	if c.BaseURL != "" {
+		return c.BaseURL
+	}
+	host, port, _ := net.SplitHostPort(c.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Secure reports whether cookies must be marked Secure: the app is served
+// over TLS.
+func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL(), "https://") }
+
+// LoadSessionKeys returns the session keys, newest first. Without
+// AGENTDECK_SESSION_KEYS a key is generated once and kept in the data dir so
+// that sessions survive restarts.
+func (c Config) LoadSessionKeys() ([][]byte, error) {
+	if len(c.SessionKeys) > 0 {
+		keys := make([][]byte, len(c.SessionKeys))
+		for i, k := range c.SessionKeys {
+			if len(k) < 32 {
+				return nil, fmt.Errorf("AGENTDECK_SESSION_KEYS: key %d is shorter than 32 characters", i+1)
+			}
+			keys[i] = []byte(k)
+		}
+		return keys, nil
+	}
+	path := filepath.Join(c.DataDir, "session.key")
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); len(k) >= 32 {
+			return [][]byte{[]byte(k)}, nil
+		}
+		return nil, fmt.Errorf("%s holds no usable key; delete it to generate a new one", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read session key: %w", err)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	k := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write session key: %w", err)
+	}
+	return [][]byte{[]byte(k)}, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,40 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/views"
+	"github.com/labstack/echo/v4"
+)
+
+// isFragmentRequest is the one place that decides between a full page and a
+// fragment: htmx's own requests get the fragment, except history restores
+// and boosted navigations, which need the whole page.
+func isFragmentRequest(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" &&
+		r.Header.Get("HX-History-Restore-Request") != "true" &&
+		r.Header.Get("HX-Boosted") == ""
+}
+
+// render writes a page or a fragment ("page#block") as HTML. The page is
+// rendered into a buffer first, so a template error becomes a clean 500.
+func (s *Server) render(c echo.Context, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := s.views.Render(&buf, name, data); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// layout fills the frame every page shares.
+func (s *Server) layout(c echo.Context, title, nav string) views.Layout {
+	l := views.Layout{Title: title, Demo: s.cfg.Demo, Nav: nav, CSRF: csrfToken(c)}
+	if v, ok := c.Get(ctxViewer).(app.Viewer); ok {
+		l.User = v.User
+	}
+	return l
+}

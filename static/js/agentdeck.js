@@ -1,0 +1,59 @@
+// agentdeck's own behaviour, beyond what htmx does: the viewer's time zone,
+// the day menu's date picker, and menus that close like menus.
+(function () {
+  "use strict";
+
+  // The view reads "day" in the browser's zone unless the URL names one. The
+  // server learns the zone from this cookie; on the first visit the results
+  // are fetched again once it is known.
+  function rememberZone() {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!tz) return;
+    var cookie = "tz=" + encodeURIComponent(tz);
+    var known = document.cookie.split("; ").indexOf(cookie) >= 0;
+    document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+    var input = document.querySelector("[data-tz]");
+    if (!known && input && !input.value && tz !== "UTC" && window.htmx) {
+      input.value = tz;
+      htmx.trigger(input.form, "change");
+    }
+  }
+
+  // Picking a date selects "On"; picking a shortcut clears the date. This
+  // runs in the capture phase, before the form sends its change.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-date]") && t.value) {
+      var radio = t.form.querySelector("[data-day-date]");
+      if (radio) radio.checked = true;
+    } else if (t.matches("input[name=day]") && !t.matches("[data-day-date]")) {
+      var date = t.form.querySelector("[data-date]");
+      if (date) date.value = "";
+    }
+  }, true);
+
+  // One open menu at a time; a click outside or Escape closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      if (d !== except) d.removeAttribute("open");
+    });
+  }
+  document.addEventListener("toggle", function (e) {
+    if (e.target.matches && e.target.matches("details.menu") && e.target.open) closeMenus(e.target);
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest("details.menu")) closeMenus(null);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var open = document.querySelector("details.menu[open]");
+    if (open) {
+      open.removeAttribute("open");
+      open.querySelector("summary").focus();
+    }
+  });
+
+  // Deferred scripts run before DOMContentLoaded, and htmx set up its own
+  // listener first, so the form is processed by the time this runs.
+  document.addEventListener("DOMContentLoaded", rememberZone);
+})();

@@ -1,0 +1,118 @@
+package views
+
+import (
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/static"
+)
+
+var funcs = template.FuncMap{
+	"asset":      static.URL,
+	"statusIcon": statusIcon,
+	"ago":        Ago,
+	"exactTime":  exactTime,
+	"isoTime":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"duration":   Duration,
+	"safeURL":    SafeURL,
+	"itemHref":   itemHref,
+	"sources":    func() []app.Source { return app.Sources },
+	"statuses":   func() []app.Status { return app.Statuses },
+	"plural":     plural,
+	"rowOf": func(it *app.Item, now time.Time, loc *time.Location) RowData {
+		return RowData{Item: it, Now: now, Loc: loc}
+	},
+}
+
+// statusIcons draw each status with its own shape, so that status never rests
+// on colour alone; the label is always printed beside the icon.
+var statusIcons = map[app.Status]string{
+	app.StatusWorking:  `<circle cx="8" cy="8" r="6" stroke-dasharray="3 2.2"/><circle cx="8" cy="8" r="1.6" fill="currentColor" stroke="none"/>`,
+	app.StatusBlocked:  `<circle cx="8" cy="8" r="6"/><path d="M6.3 5.5v5M9.7 5.5v5"/>`,
+	app.StatusCanceled: `<circle cx="8" cy="8" r="6"/><path d="M3.8 12.2l8.4-8.4"/>`,
+	app.StatusFailed:   `<path d="M8 2.2 14.2 13.3H1.8Z"/><path d="M8 6.5v3.2M8 11.4v.1"/>`,
+	app.StatusSuccess:  `<circle cx="8" cy="8" r="6"/><path d="m5.2 8.2 1.9 1.9 3.8-4"/>`,
+}
+
+func statusIcon(s app.Status) template.HTML {
+	return template.HTML(`<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round">` +
+		statusIcons[s] + `</svg>`)
+}
+
+// Ago is a short relative time: "just now", "5m ago", "3h ago", "4d ago",
+// then the date.
+func Ago(t, now time.Time, loc *time.Location) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	case d < 7*24*time.Hour:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+	t = t.In(loc)
+	if t.Year() == now.In(loc).Year() {
+		return t.Format("Jan 2")
+	}
+	return t.Format("Jan 2, 2006")
+}
+
+func exactTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon, Jan 2, 2006 15:04:05 MST")
+}
+
+// Duration prints "45s", "3m 12s" or "1h 04m".
+func Duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// SafeURL lets a stored link into an href when it cannot run script: http(s)
+// links and the desktop app's own deep-link schemes, never javascript:,
+// data:, vbscript: or file:. Anything else becomes empty.
+func SafeURL(s string) template.URL {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "javascript", "data", "vbscript", "file", "blob":
+		return ""
+	case "http", "https":
+		if u.Host == "" {
+			return ""
+		}
+	}
+	return template.URL(u.String())
+}
+
+// itemHref is where one click on a row leads: an ambient run's shared
+// session, or an interactive conversation's deep link into the desktop app.
+func itemHref(it *app.Item) template.URL {
+	if it.Kind == app.KindInteractive {
+		if u := SafeURL(it.OpenURL); u != "" {
+			return u
+		}
+	}
+	return template.URL("/runs/" + url.PathEscape(it.ID))
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
