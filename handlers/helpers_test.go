@@ -1,0 +1,135 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
+	"github.com/agentdeck/agentdeck/config"
+	"github.com/agentdeck/agentdeck/handlers"
+)
+
+// testApp is the real server over a real store, listening on a loopback port.
+type testApp struct {
+	Store *app.Store
+	URL   string
+}
+
+// newTestApp serves store in demo mode (demo sign-in on) with fixed session
+// keys; configure may change the configuration first.
+func newTestApp(t testing.TB, store *app.Store, configure func(*config.Config)) *testApp {
+	t.Helper()
+	cfg := config.Config{
+		Command:     config.CommandServe,
+		Addr:        "127.0.0.1:0",
+		DataDir:     t.TempDir(),
+		Demo:        true,
+		SessionKeys: []string{strings.Repeat("test-session-key-", 3)},
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := handlers.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("build server: %v", err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return &testApp{Store: store, URL: ts.URL}
+}
+
+// seededApp is a test app on the demo data set, pinned to a fixed "now".
+func seededApp(t testing.TB, store *app.Store) *testApp {
+	t.Helper()
+	now := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
+	store.SetClock(func() time.Time { return now })
+	if err := store.Seed(context.Background(), app.DemoSeed(now)); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	return newTestApp(t, store, nil)
+}
+
+// anonymous is a browser-like client with a cookie jar that does not follow
+// redirects, so tests can see them.
+func (a *testApp) anonymous(t testing.TB) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// signIn returns a client signed in as handle through the real demo sign-in
+// form, CSRF token included.
+func (a *testApp) signIn(t testing.TB, handle string) *http.Client {
+	t.Helper()
+	c := a.anonymous(t)
+	tok := a.csrfFrom(t, c, "/signin")
+	resp, err := c.PostForm(a.URL+"/auth/demo", url.Values{"user": {handle}, "csrf": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("demo sign-in as %s: status %d", handle, resp.StatusCode)
+	}
+	return c
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfFrom loads a page and returns the CSRF token of its forms.
+func (a *testApp) csrfFrom(t testing.TB, c *http.Client, path string) string {
+	t.Helper()
+	_, body := a.get(t, c, path, nil)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on %s", path)
+	}
+	return m[1]
+}
+
+// get fetches path with optional headers and returns the response and body.
+func (a *testApp) get(t testing.TB, c *http.Client, path string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// htmx are the headers of an htmx request triggered by the element with the
+// given id.
+func htmx(trigger string) http.Header {
+	h := http.Header{"Hx-Request": {"true"}, "Hx-Current-Url": {"/"}}
+	if trigger != "" {
+		h.Set("HX-Trigger", trigger)
+	}
+	return h
+}
+
+// eachStore runs fn on every available database.
+func eachStore(t *testing.T, fn func(t *testing.T, s *app.Store)) { apptest.Each(t, fn) }
