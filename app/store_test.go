@@ -348,3 +348,22 @@ func TestItemIsNotFoundForThoseWhoMayNotSeeIt(t *testing.T) {
 		}
 	})
 }
+
+func TestMigrateAgainChangesNothing(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		count := func() int64 {
+			n, err := s.DB().NewSelect().Table("bun_migrations").Count(ctx)
+			mustOK(t, err)
+			return n
+		}
+		before := count()
+		if before == 0 {
+			t.Fatal("no migrations recorded after the first run")
+		}
+		mustOK(t, s.Migrate(ctx))
+		if after := count(); after != before {
+			t.Errorf("a second run recorded %d more migrations", after-before)
+		}
+	})
+}

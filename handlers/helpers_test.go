@@ -133,3 +133,7 @@ func htmx(trigger string) http.Header {
 
 // eachStore runs fn on every available database.
 func eachStore(t *testing.T, fn func(t *testing.T, s *app.Store)) { apptest.Each(t, fn) }
+
+// sqliteStore is a fresh SQLite store, for tests whose subject is not the
+// database.
+func sqliteStore(t testing.TB) *app.Store { return apptest.SQLite(t) }

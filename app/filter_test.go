@@ -1,0 +1,119 @@
+package app_test
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+)
+
+func TestParseFilterReadsEveryParameter(t *testing.T) {
+	q, _ := url.ParseQuery("tab=all&source=slack&source=cli&status=failed&creator=jonas&creator=maya&day=2026-11-25&tz=Europe/Berlin")
+	f, problems := app.ParseFilter(q)
+	if len(problems) != 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	want := app.Filter{
+		Tab: app.TabAll, Sources: []app.Source{app.SourceCLI, app.SourceSlack},
+		Statuses: []app.Status{app.StatusFailed}, Creators: []string{"jonas", "maya"},
+		Day: "2026-11-25", TZ: "Europe/Berlin",
+	}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("parsed %+v\nwant   %+v", f, want)
+	}
+}
+
+func TestFilterEncodeIsCanonicalAndParsesBack(t *testing.T) {
+	cases := []struct{ in, canonical string }{
+		{"", ""},
+		{"tab=personal", ""},
+		{"tab=all", "tab=all"},
+		{"status=success&status=failed&status=failed", "status=failed&status=success"},
+		{"source=scheduled&source=interactive", "source=interactive&source=scheduled"},
+		{"tz=UTC&day=today", "day=today"},
+		{"day=date&date=2026-01-02", "day=2026-01-02"},
+		{"day=date&date=", ""},
+		{"creator=Maya", "creator=maya"},
+		{"tz=America/New_York&tab=all", "tab=all&tz=America%2FNew_York"},
+	}
+	for _, c := range cases {
+		q, _ := url.ParseQuery(c.in)
+		f, problems := app.ParseFilter(q)
+		if len(problems) != 0 {
+			t.Errorf("%q: problems %v", c.in, problems)
+		}
+		if got := f.Encode(); got != c.canonical {
+			t.Errorf("%q encodes as %q, want %q", c.in, got, c.canonical)
+		}
+		q2, _ := url.ParseQuery(f.Encode())
+		g, _ := app.ParseFilter(q2)
+		if !reflect.DeepEqual(f, g) {
+			t.Errorf("%q does not survive a round trip: %+v then %+v", c.in, f, g)
+		}
+	}
+}
+
+func TestParseFilterReportsWhatItIgnores(t *testing.T) {
+	cases := []struct{ in, field string }{
+		{"tab=mine", "tab"},
+		{"source=fax", "source"},
+		{"status=done", "status"},
+		{"creator=a%20b", "creator"},
+		{"day=2026-02-30", "day"},
+		{"day=soon", "day"},
+		{"tz=Nowhere/City", "tz"},
+		{"tz=Local", "tz"},
+		{"cursor=%%%", "cursor"},
+		{"page=2", "page"},
+	}
+	for _, c := range cases {
+		q, err := url.ParseQuery(c.in)
+		if err != nil {
+			q = url.Values{strings.SplitN(c.in, "=", 2)[0]: {strings.SplitN(c.in, "=", 2)[1]}}
+		}
+		f, problems := app.ParseFilter(q)
+		if len(problems) != 1 || problems[0].Field != c.field || problems[0].Code != app.EInvalid {
+			t.Errorf("%q: problems %v, want one about %q", c.in, problems, c.field)
+		}
+		if f.Encode() != "" {
+			t.Errorf("%q: the ignored value leaked into the filter: %q", c.in, f.Encode())
+		}
+	}
+}
+
+func TestChipsRemoveOneValueEach(t *testing.T) {
+	q, _ := url.ParseQuery("tab=all&source=slack&status=failed&status=blocked&day=today&tz=Asia/Tokyo&cursor=" + app.Cursor{CreatedAt: time.Unix(1, 0), ID: app.NewItemID()}.Encode())
+	f, _ := app.ParseFilter(q)
+	got := map[string]string{}
+	for _, c := range f.Chips() {
+		got[c.Field+":"+c.Label] = c.Remove
+	}
+	want := map[string]string{
+		"Source:Slack":   "/?tab=all&status=blocked&status=failed&day=today&tz=Asia%2FTokyo",
+		"Status:Blocked": "/?tab=all&source=slack&status=failed&day=today&tz=Asia%2FTokyo",
+		"Status:Failed":  "/?tab=all&source=slack&status=blocked&day=today&tz=Asia%2FTokyo",
+		"Day:Today":      "/?tab=all&source=slack&status=blocked&status=failed&tz=Asia%2FTokyo",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("chips %v\nwant  %v", got, want)
+	}
+	if got := f.Cleared().URL(); got != "/?tab=all&tz=Asia%2FTokyo" {
+		t.Errorf("Clear leads to %q", got)
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := app.Cursor{CreatedAt: time.Date(2026, 11, 25, 1, 2, 3, 456789000, time.UTC), ID: app.NewItemID()}
+	got, err := app.DecodeCursor(c.Encode())
+	if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.ID != c.ID {
+		t.Errorf("cursor %+v came back as %+v (%v)", c, got, err)
+	}
+	for _, bad := range []string{"", "x", "MTIz", strings.Repeat("A", 500)} {
+		if _, err := app.DecodeCursor(bad); err == nil {
+			t.Errorf("DecodeCursor(%q) accepted", bad)
+		}
+	}
+}

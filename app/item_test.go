@@ -1,0 +1,58 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/agentdeck/agentdeck/app"
+)
+
+func TestCheckTransition(t *testing.T) {
+	type tc struct {
+		kind     app.Kind
+		from, to app.Status
+		code     string
+	}
+	var cases []tc
+	for _, from := range app.Statuses {
+		for _, to := range app.Statuses {
+			for _, kind := range app.Kinds {
+				want := ""
+				switch {
+				case kind == app.KindAmbient && (to == app.StatusBlocked || to == app.StatusCanceled):
+					want = app.EUnprocessable
+				case from != to && from.Final():
+					want = app.EConflict
+				}
+				cases = append(cases, tc{kind, from, to, want})
+			}
+		}
+	}
+	for _, c := range cases {
+		if got := app.ErrorCode(app.CheckTransition(c.kind, c.from, c.to)); got != c.code {
+			t.Errorf("%s %s → %s: %q, want %q", c.kind, c.from, c.to, got, c.code)
+		}
+	}
+	// Spot checks that the table above encodes §2 and not just the code.
+	if app.CheckTransition(app.KindInteractive, app.StatusBlocked, app.StatusWorking) != nil {
+		t.Error("blocked → working must be allowed")
+	}
+	if app.CheckTransition(app.KindAmbient, app.StatusSuccess, app.StatusFailed) == nil {
+		t.Error("success is final")
+	}
+}
+
+func TestHandleBase(t *testing.T) {
+	cases := map[string]string{
+		"Maya.Chen@example.com": "maya-chen",
+		"Tomás Ortega":          "tomas-ortega",
+		"--weird__name--":       "weird-name",
+		"@@@":                   "user",
+		"ALLCAPS":               "allcaps",
+	}
+	for in, want := range cases {
+		got := app.HandleBase(in)
+		if got != want || !app.ValidHandle(got) {
+			t.Errorf("HandleBase(%q) = %q (valid %v), want %q", in, got, app.ValidHandle(got), want)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/agentdeck/agentdeck/config"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Command != "serve" || c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.Demo {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.DSN() != "data/agentdeck.db" || c.PublicURL() != "http://127.0.0.1:8080" || c.Secure() {
+		t.Errorf("derived: dsn %q, url %q, secure %v", c.DSN(), c.PublicURL(), c.Secure())
+	}
+}
+
+func TestFlagsOverrideTheEnvironment(t *testing.T) {
+	c, err := config.Load([]string{"serve", "--addr", "127.0.0.1:9999", "--demo"}, env(map[string]string{"AGENTDECK_ADDR": "127.0.0.1:1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" || !c.Demo || c.DSN() != "data/demo.db" {
+		t.Errorf("got addr %q demo %v dsn %q", c.Addr, c.Demo, c.DSN())
+	}
+}
+
+func TestDemoOnlyOnLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:8080": true, "localhost:8080": true, "[::1]:8080": true,
+		"0.0.0.0:8080": false, "192.168.1.5:8080": false, ":8080": false,
+	} {
+		_, err := config.Load([]string{"--demo", "--addr", addr}, env(nil))
+		if (err == nil) != ok {
+			t.Errorf("demo on %s: err %v, want allowed=%v", addr, err, ok)
+		}
+	}
+	_, err := config.Load([]string{"--demo", "--addr", "0.0.0.0:8080"},
+		env(map[string]string{"AGENTDECK_DEMO_ON_PUBLIC_ADDRESS_I_UNDERSTAND_ANYONE_CAN_SIGN_IN": "1"}))
+	if err != nil {
+		t.Errorf("the explicit setting must allow it: %v", err)
+	}
+}
+
+func TestBadConfigurationIsRefusedClearly(t *testing.T) {
+	cases := []struct {
+		args []string
+		vars map[string]string
+		says string
+	}{
+		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"serve", "--nope"}, nil, "flag provided but not defined"},
+		{nil, map[string]string{"AGENTDECK_ADDR": "8080"}, "HOST:PORT"},
+		{nil, map[string]string{"AGENTDECK_BASE_URL": "example.com"}, "absolute http(s) URL"},
+		{nil, map[string]string{"OIDC_CLIENT_ID": "a", "OIDC_CLIENT_SECRET": "b"}, "OIDC_ISSUER"},
+	}
+	for _, c := range cases {
+		_, err := config.Load(c.args, env(c.vars))
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%v %v: error %v, want one saying %q", c.args, c.vars, err, c.says)
+		}
+	}
+}
+
+func TestSessionKeys(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := config.Load(nil, env(map[string]string{"AGENTDECK_DATA_DIR": dir}))
+	first, err := c.LoadSessionKeys()
+	if err != nil || len(first) != 1 {
+		t.Fatalf("generated keys: %v %v", first, err)
+	}
+	again, _ := c.LoadSessionKeys()
+	if string(again[0]) != string(first[0]) {
+		t.Errorf("the generated key must be kept in the data dir")
+	}
+	c, _ = config.Load(nil, env(map[string]string{"AGENTDECK_SESSION_KEYS": strings.Repeat("n", 32) + ", " + strings.Repeat("o", 32)}))
+	keys, err := c.LoadSessionKeys()
+	if err != nil || len(keys) != 2 || keys[0][0] != 'n' {
+		t.Errorf("configured keys: %q %v", keys, err)
+	}
+	c, _ = config.Load(nil, env(map[string]string{"AGENTDECK_SESSION_KEYS": "short"}))
+	if _, err := c.LoadSessionKeys(); err == nil {
+		t.Errorf("a short key must be refused")
+	}
+}
