@@ -1,0 +1,66 @@
+package views
+
+import (
+	"testing"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+)
+
+func TestSafeURLOnlyLetsHarmlessLinksThrough(t *testing.T) {
+	cases := map[string]string{
+		"https://linear.app/acme/issue/ENG-1": "https://linear.app/acme/issue/ENG-1",
+		"http://example.com/x?y=1":            "http://example.com/x?y=1",
+		"agent://conversations/123":           "agent://conversations/123",
+		"javascript:alert(1)":                 "",
+		"JavaScript:alert(1)":                 "",
+		" javascript:alert(1)":                "",
+		"data:text/html,<script>x</script>":   "",
+		"vbscript:msgbox":                     "",
+		"file:///etc/passwd":                  "",
+		"https:///no-host":                    "",
+		"/relative/path":                      "",
+		"":                                    "",
+	}
+	for in, want := range cases {
+		if got := string(SafeURL(in)); got != want {
+			t.Errorf("SafeURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDurationAndAgo(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 45 * time.Second: "45s", 192 * time.Second: "3m 12s", 64 * time.Minute: "1h 04m", 26 * time.Hour: "26h 00m",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%s) = %q, want %q", d, got, want)
+		}
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for ago, want := range map[time.Duration]string{
+		10 * time.Second: "just now", 5 * time.Minute: "5m ago", 3 * time.Hour: "3h ago", 50 * time.Hour: "2d ago",
+		20 * 24 * time.Hour: "Nov 5",
+	} {
+		if got := Ago(now.Add(-ago), now, time.UTC); got != want {
+			t.Errorf("Ago(-%s) = %q, want %q", ago, got, want)
+		}
+	}
+}
+
+func TestEveryPageParsesAndStatusesHaveIcons(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"view", "view#results", "view#fragment", "view#more", "signin", "error"} {
+		if !r.Has(name) {
+			t.Errorf("missing template %s", name)
+		}
+	}
+	for _, s := range app.Statuses {
+		if statusIcons[s] == "" {
+			t.Errorf("status %s has no icon", s)
+		}
+	}
+}
