@@ -213,3 +213,14 @@ func (b *browser) syncConsole(t *testing.T) {
 		}
 	}
 }
+
+// signInAs picks handle on the sign-in page the tab shows, as a person
+// would, and waits for the page it leads to.
+func (b *browser) signInAs(t *testing.T, handle string) {
+	t.Helper()
+	button := chromedp.Click(chromedp.CSS(`form[action="/auth/demo"]:has(input[name=user][value="` + handle + `"]) button`))
+	value(t, b, chromedp.WaitEvent(page.LoadEventFired, nil, button))
+	if loc := value(t, b, chromedp.Location()); strings.Contains(loc, "/signin") {
+		t.Fatalf("signing in as %s stayed on %s", handle, loc)
+	}
+}

@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // shownRow is what a row of the view shows of its item.
@@ -105,8 +108,7 @@ func TestBrowserViewFiltersSwapTheTableAndTheURLKeepsTheView(t *testing.T) {
 		if loc := value(t, b, chromedp.Location()); !strings.HasPrefix(loc, a.URL+"/signin") {
 			t.Fatalf("signed out, / led to %s, want the sign-in page", loc)
 		}
-		signIn := chromedp.Click(chromedp.CSS(`form[action="/auth/demo"]:has(input[name=user][value=` + handle + `]) button`))
-		value(t, b, chromedp.WaitEvent(page.LoadEventFired, nil, signIn))
+		b.signInAs(t, handle)
 		b.waitFor(t, "the view after sign-in", `location.pathname === "/" && !!document.querySelector("#results")`)
 		if who := value(t, b, chromedp.Text(chromedp.CSS(".who__name"))); who != "Priya Raman" {
 			t.Fatalf("signed in as %q, want Priya Raman", who)
@@ -232,4 +234,98 @@ func TestBrowserViewFiltersSwapTheTableAndTheURLKeepsTheView(t *testing.T) {
 
 		b.expectCleanConsole(t)
 	})
+}
+
+// TestBrowserViewMenusAndRowsWorkByKeyboardAndMouse: the filter menus open
+// and close like menus, by keyboard and by mouse, and a row is one link
+// wherever it is clicked, while its creation time still shows the exact time
+// on hover.
+func TestBrowserViewMenusAndRowsWorkByKeyboardAndMouse(t *testing.T) {
+	a := seededApp(t, apptest.SQLite(t))
+	b := newBrowser(t)
+	b.emulate(t, "UTC", "")
+	b.do(t, chromedp.Navigate(a.URL+"/signin"))
+	b.signInAs(t, "priya")
+	b.do(t, chromedp.Navigate(a.URL+"/?tab=all"))
+
+	const openMenus = `[...document.querySelectorAll("#filters details[open] > summary")].map(s => s.firstChild.textContent.trim()).join()`
+	const focused = `(document.activeElement.matches("summary") ? "summary " + document.activeElement.firstChild.textContent.trim() : ` +
+		`document.activeElement.name + "=" + document.activeElement.value)`
+	expect := func(step, script, want string) {
+		t.Helper()
+		if got := value(t, b, chromedp.Evaluate[string](script)); got != want {
+			t.Fatalf("%s: got %q, want %q", step, got, want)
+		}
+	}
+	statusMenu := chromedp.CSS(`#filters details:has(input[name=status]) > summary`)
+
+	// Keyboard: Enter opens, Tab walks into the menu, Space ticks a box,
+	// Escape closes and returns to the menu's button.
+	b.do(t, chromedp.Focus(statusMenu), chromedp.KeyEvent("\r"))
+	expect("Enter on the Status menu", openMenus, "Status")
+	b.do(t, chromedp.KeyEvent("\t"))
+	expect("Tab into the open menu", focused, "status=working")
+	b.do(t, chromedp.KeyEvent(" "))
+	b.waitFor(t, "the working runs", `new URLSearchParams(location.search).getAll("status").join() === "working" && `+htmxIdle)
+	expect("the menu after ticking a box", openMenus, "Status")
+	expect("the focus after ticking a box", focused, "status=working")
+	b.do(t, chromedp.KeyEvent(kb.Escape))
+	expect("Escape", openMenus, "")
+	expect("the focus after Escape", focused, "summary Status")
+
+	// Moving the focus out of an open menu closes it.
+	b.do(t, chromedp.KeyEvent("\r"))
+	expect("Enter again", openMenus, "Status")
+	b.do(t, chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+	expect("Shift+Tab out of the menu", focused, "summary Source")
+	expect("the menus after Shift+Tab out", openMenus, "")
+
+	// Mouse: one menu at a time, and a click elsewhere closes it.
+	b.do(t, chromedp.Click(chromedp.CSS(`#filters details:has(input[name=source]) > summary`)))
+	expect("a click on Source", openMenus, "Source")
+	b.do(t, chromedp.Click(chromedp.CSS(`#filters details:has(input[name=creator]) > summary`)))
+	expect("a click on Creator while Source is open", openMenus, "Creator")
+	b.do(t, chromedp.Click(chromedp.CSS(`.view__head h1`)))
+	expect("a click outside the menus", openMenus, "")
+
+	// The row's link covers the row: what lies under the middle of an
+	// ambient run's source cell is the title's link. Its creation time lies
+	// above the link, carrying the exact time, and a click on it still opens
+	// the row.
+	const underSource = `(() => {
+	  const row = document.querySelector("#rows > tr.row--ambient"), r = row.querySelector(".col-source").getBoundingClientRect();
+	  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+	  return hit.matches(".row__link") && hit.closest("tr") === row ? "the row's link" : hit.outerHTML;
+	})()`
+	expect("under the source cell", underSource, "the row's link")
+	type point struct {
+		X, Y     float64
+		Title    string
+		Datetime string
+		Hit      bool
+		Row      string
+	}
+	created := value(t, b, chromedp.Evaluate[point](`(() => {
+	  const row = document.querySelector("#rows > tr.row--ambient"), time = row.querySelector(".col-created time"), r = time.getBoundingClientRect();
+	  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+	  return {X: x, Y: y, Title: time.title, Datetime: time.dateTime, Hit: document.elementFromPoint(x, y) === time, Row: row.id};
+	})()`))
+	if !created.Hit {
+		t.Errorf("the creation time is under the row's link, so hovering it cannot show the exact time")
+	}
+	at, err := time.Parse(time.RFC3339, created.Datetime)
+	if err != nil {
+		t.Fatalf("the creation time's datetime %q: %v", created.Datetime, err)
+	}
+	if want := at.Format("Jan 2, 2006 15:04:05"); !strings.Contains(created.Title, want) {
+		t.Errorf("the creation time's title is %q, want the exact time %s", created.Title, want)
+	}
+	b.expectCleanConsole(t)
+
+	// The run's own page does not exist yet; only the address matters here.
+	value(t, b, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.MouseClickXY(created.X, created.Y)))
+	want := a.URL + "/runs/" + strings.TrimPrefix(created.Row, "item-")
+	if loc := value(t, b, chromedp.Location()); loc != want {
+		t.Errorf("a click on the creation time led to %s, want %s", loc, want)
+	}
 }
