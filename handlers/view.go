@@ -23,8 +23,11 @@ func (s *Server) handleView(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "The address's query string is malformed. Check the link, or start again from the runs page.")
 	}
 	if q.Get("tz") == "" {
-		if ck, err := c.Cookie(tzCookie); err == nil && app.ValidZone(ck.Value) {
-			q.Set("tz", ck.Value)
+		// document.cookie values are URL-encoded: "Europe%2FBerlin".
+		if ck, err := c.Cookie(tzCookie); err == nil {
+			if tz, err := url.QueryUnescape(ck.Value); err == nil && app.ValidZone(tz) {
+				q.Set("tz", tz)
+			}
 		}
 	}
 	f, problems := app.ParseFilter(q)

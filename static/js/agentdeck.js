@@ -1,5 +1,6 @@
 // agentdeck's own behaviour, beyond what htmx does: the viewer's time zone,
-// the day menu's date picker, and menus that close like menus.
+// the day menu's date picker, menus that close like menus, and rows that
+// open with one click.
 (function () {
   "use strict";
 
@@ -32,7 +33,8 @@
     }
   }, true);
 
-  // One open menu at a time; a click outside or Escape closes it.
+  // One open menu at a time; a click outside, Escape, or moving the focus
+  // to something outside closes it.
   function closeMenus(except) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
       if (d !== except) d.removeAttribute("open");
@@ -48,9 +50,26 @@
     if (e.key !== "Escape") return;
     var open = document.querySelector("details.menu[open]");
     if (open) {
+      e.preventDefault();
       open.removeAttribute("open");
       open.querySelector("summary").focus();
     }
+  });
+  // Only a move to another element counts: a date picker or another window
+  // taking the focus leaves the menu open.
+  document.addEventListener("focusout", function (e) {
+    var menu = e.target.closest && e.target.closest("details.menu[open]");
+    if (menu && e.relatedTarget && !menu.contains(e.relatedTarget)) menu.removeAttribute("open");
+  });
+
+  // A row is one link (its title's, stretched over the row). The creation
+  // time sits above it so that hovering shows the exact time; a plain click
+  // there still opens the row.
+  document.addEventListener("click", function (e) {
+    if (e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    var time = e.target.closest(".row time");
+    var link = time && time.closest(".row").querySelector(".row__link");
+    if (link) link.click();
   });
 
   // Deferred scripts run before DOMContentLoaded, and htmx set up its own
