@@ -216,6 +216,21 @@ func (s *Store) CreateItem(ctx context.Context, it *Item) error {
 
 // createItems inserts items in one statement after checking each.
 func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item) error {
+	if err := prepareItems(now, items); err != nil {
+		return err
+	}
+	if _, err := db.NewInsert().Model(&items).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return Errorf(EConflict, "id", "an item with this id exists")
+		}
+		return fmt.Errorf("app: create %d items: %w", len(items), err)
+	}
+	return nil
+}
+
+// prepareItems gives new items their defaults (id, times, visibility,
+// status) and checks each against the rules.
+func prepareItems(now time.Time, items []*Item) error {
 	for _, it := range items {
 		if it.ID == "" {
 			it.ID = NewItemID()
@@ -237,12 +252,6 @@ func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item)
 		if err := it.Validate(); err != nil {
 			return err
 		}
-	}
-	if _, err := db.NewInsert().Model(&items).Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
-			return Errorf(EConflict, "id", "an item with this id exists")
-		}
-		return fmt.Errorf("app: create %d items: %w", len(items), err)
 	}
 	return nil
 }
