@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -114,7 +117,14 @@ func pick[T any](r seedRand, weights []int, values []T) T {
 func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	r := seedRand{rand.New(rand.NewPCG(o.Seed, 0x5eed))}
 	now := o.Now.UTC().Truncate(time.Second)
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	// One connection, so that on PostgreSQL the items can be copied in on
+	// the very connection that holds the transaction.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("app: seed: %w", err)
+	}
+	defer conn.Close()
+	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		users := make([]*User, o.Users)
 		for i := range users {
 			u := &User{Handle: fmt.Sprintf("user%03d", i+1), Name: fmt.Sprintf("User %03d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
@@ -158,6 +168,10 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 			}
 		}
 
+		insertItems := func(items []*Item) error { return createItems(ctx, tx, now, items...) }
+		if s.dialect == "postgres" {
+			insertItems = func(items []*Item) error { return copyItems(ctx, conn, now, items) }
+		}
 		const batch = 1000
 		items := make([]*Item, 0, batch)
 		span := time.Duration(o.Days) * 24 * time.Hour
@@ -173,11 +187,47 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 			it := seedItem(r, users[ui], teamsOf[ui], teams, now.Add(-age), i < 8)
 			items = append(items, it)
 			if len(items) == batch || i == o.Items-1 {
-				if err := createItems(ctx, tx, now, items...); err != nil {
+				if err := insertItems(items); err != nil {
 					return fmt.Errorf("app: seed items: %w", err)
 				}
 				items = items[:0]
 			}
+		}
+		return nil
+	})
+}
+
+// copyItems checks new items and streams them into PostgreSQL with COPY on
+// conn, inside the transaction open on it: a million rows load several times
+// faster than through multi-row INSERTs. The columns are those of the Item
+// model, so the rows stored are the ones createItems would store.
+func copyItems(ctx context.Context, conn bun.Conn, now time.Time, items []*Item) error {
+	if err := prepareItems(now, items); err != nil {
+		return err
+	}
+	table := conn.Dialect().Tables().Get(reflect.TypeFor[Item]())
+	columns := make([]string, len(table.Fields))
+	for i, f := range table.Fields {
+		columns[i] = f.Name
+	}
+	rows := make([][]any, len(items))
+	for i, it := range items {
+		v := reflect.ValueOf(it).Elem()
+		row := make([]any, len(table.Fields))
+		for j, f := range table.Fields {
+			if !f.NullZero || !f.HasZeroValue(v) {
+				row[j] = f.Value(v).Interface()
+			}
+		}
+		rows[i] = row
+	}
+	return conn.Raw(func(driverConn any) error {
+		pc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("app: copy items: a %T is not a pgx connection", driverConn)
+		}
+		if _, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table.Name}, columns, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("app: copy %d items: %w", len(items), err)
 		}
 		return nil
 	})

@@ -101,6 +101,26 @@ func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
 	return sel
 }
 
+// perCreator splits a team's arm filtered by several creators into one query
+// per creator: an index yields one person's items in a team newest first, but
+// not several people's interleaved, which would take a sort of all of them.
+// The viewer is left out, as the own arm lists them.
+func perCreator(q Query, a arm) []Query {
+	if a.ownerID != 0 || len(q.CreatorIDs) < 2 {
+		return []Query{q}
+	}
+	var out []Query
+	for _, id := range q.CreatorIDs {
+		if id == q.Viewer.User.ID {
+			continue
+		}
+		one := q
+		one.CreatorIDs = []int64{id}
+		out = append(out, one)
+	}
+	return out
+}
+
 // unionOfArms joins the arms' queries with UNION ALL. Each arm is wrapped as
 // a derived table so that it may keep its own ORDER BY and LIMIT on SQLite.
 func (s *Store) unionOfArms(arms []*bun.SelectQuery) schema.QueryAppender {
@@ -133,13 +153,15 @@ func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
 	if len(arms) == 0 {
 		return Page{}, nil
 	}
-	parts := make([]*bun.SelectQuery, len(arms))
-	for i, a := range arms {
-		sel := s.armQuery(q, a, "*")
-		if q.After != nil {
-			sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+	var parts []*bun.SelectQuery
+	for _, a := range arms {
+		for _, one := range perCreator(q, a) {
+			sel := s.armQuery(one, a, "*")
+			if q.After != nil {
+				sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+			}
+			parts = append(parts, sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit)+1))
 		}
-		parts[i] = sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit) + 1)
 	}
 	var items []*Item
 	err := s.db.NewSelect().Model(&items).
@@ -216,6 +238,21 @@ func (s *Store) CreateItem(ctx context.Context, it *Item) error {
 
 // createItems inserts items in one statement after checking each.
 func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item) error {
+	if err := prepareItems(now, items); err != nil {
+		return err
+	}
+	if _, err := db.NewInsert().Model(&items).Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return Errorf(EConflict, "id", "an item with this id exists")
+		}
+		return fmt.Errorf("app: create %d items: %w", len(items), err)
+	}
+	return nil
+}
+
+// prepareItems gives new items their defaults (id, times, visibility,
+// status) and checks each against the rules.
+func prepareItems(now time.Time, items []*Item) error {
 	for _, it := range items {
 		if it.ID == "" {
 			it.ID = NewItemID()
@@ -237,12 +274,6 @@ func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item)
 		if err := it.Validate(); err != nil {
 			return err
 		}
-	}
-	if _, err := db.NewInsert().Model(&items).Exec(ctx); err != nil {
-		if isUniqueViolation(err) {
-			return Errorf(EConflict, "id", "an item with this id exists")
-		}
-		return fmt.Errorf("app: create %d items: %w", len(items), err)
 	}
 	return nil
 }

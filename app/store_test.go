@@ -146,6 +146,37 @@ func TestVisibilityPersonalAndAll(t *testing.T) {
 	})
 }
 
+// A creator filter naming several people lists each person's share of each
+// team on its own; across pages nothing is lost, repeated or leaked.
+func TestCreatorFilterOfSeveralPeople(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		team := func(tm *app.Team, vis app.Visibility) func(*app.Item) {
+			return func(it *app.Item) { it.TeamID, it.Visibility = tm.ID, vis }
+		}
+		for i := range 3 {
+			w.item(t, w.alice, fmt.Sprintf("alice red shared %d", i), team(w.red, app.VisibilityTeam))
+			w.item(t, w.carol, fmt.Sprintf("carol blue shared %d", i), team(w.blue, app.VisibilityTeam))
+			w.item(t, w.bob, fmt.Sprintf("bob blue shared %d", i), team(w.blue, app.VisibilityTeam))
+		}
+		w.item(t, w.alice, "alice private", nil)
+		w.item(t, w.carol, "carol red private", team(w.red, app.VisibilityPrivate))
+		w.item(t, w.bob, "bob private", nil)
+
+		var others, withBob []string
+		for i := range 3 {
+			others = append(others, fmt.Sprintf("alice red shared %d", i), fmt.Sprintf("carol blue shared %d", i))
+			withBob = append(withBob, fmt.Sprintf("bob blue shared %d", i))
+		}
+		withBob = append(append(withBob, "bob private"), others...)
+		sameSet(t, "bob, alice and carol", w.titles(t, w.bob, "tab=all&creator=alice&creator=carol"), others)
+		sameSet(t, "bob, alice, bob and carol", w.titles(t, w.bob, "tab=all&creator=alice&creator=bob&creator=carol"), withBob)
+		sameSet(t, "carol, bob and carol", w.titles(t, w.carol, "tab=all&creator=bob&creator=carol"),
+			[]string{"bob blue shared 0", "bob blue shared 1", "bob blue shared 2",
+				"carol blue shared 0", "carol blue shared 1", "carol blue shared 2", "carol red private"})
+	})
+}
+
 func TestFiltersAloneAndCombined(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		w := newWorld(t, s)

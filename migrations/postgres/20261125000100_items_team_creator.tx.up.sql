@@ -1,0 +1,6 @@
+-- One arm of All filtered by creator: a team's shared items by one person,
+-- newest first, so the arm stays an ordered index scan that stops at its
+-- LIMIT, and the summary reads only the matching entries.
+CREATE INDEX items_team_creator_created ON items (team_id, creator_id, created_at DESC, id DESC)
+    INCLUDE (status, source, inference_credits, compute_credits)
+    WHERE visibility = 'team';
