@@ -18,6 +18,17 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.handleReady)
 	e.GET("/static/*", echo.WrapHandler(staticFiles()))
 
+	// The API authenticates with access tokens only: it sees no session and
+	// needs no CSRF check.
+	e.GET("/api/v1/openapi.json", s.handleOpenAPI)
+	api := e.Group("/api/v1", s.apiAuth, s.apiRateLimit)
+	api.POST("/runs", s.handleAPIRunCreate)
+	api.GET("/runs", s.handleAPIRunList)
+	api.GET("/runs/:id", s.handleAPIRunShow)
+	api.PATCH("/runs/:id", s.handleAPIRunUpdate)
+	api.POST("/runs/:id/events", s.handleAPIEventsAppend)
+	api.GET("/runs/:id/events", s.handleAPIEventsList)
+
 	web := e.Group("", middleware.BodyLimit("64K"), s.loadSession, s.checkCSRF)
 	web.GET("/signin", s.handleSignIn)
 	web.POST("/auth/demo", s.handleDemoSignIn)
