@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -142,3 +143,5 @@ func wantStatus(t testing.TB, what string, r apiResponse, status int) {
 		t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Body)
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

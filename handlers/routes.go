@@ -36,6 +36,9 @@ func (s *Server) routes() {
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
+	signedIn.GET("/settings/tokens", s.handleTokenList)
+	signedIn.POST("/settings/tokens", s.handleTokenCreate)
+	signedIn.POST("/settings/tokens/:id/revoke", s.handleTokenRevoke)
 }
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,

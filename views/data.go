@@ -70,3 +70,17 @@ type RowData struct {
 	Now  time.Time
 	Loc  *time.Location
 }
+
+// TokensPage lists the viewer's access tokens; NewToken is the secret of a
+// token just created, shown this once.
+type TokensPage struct {
+	Layout
+	Tokens       []*app.AccessToken
+	Expiries     []int // days; 0 is never
+	NewToken     string
+	NewTokenName string
+	Name         string // the name typed, kept when the form is refused
+	Error        string
+	Now          time.Time
+	APIURL       string // where scripts reach this server
+}

@@ -23,6 +23,7 @@ var funcs = template.FuncMap{
 	"sources":    func() []app.Source { return app.Sources },
 	"statuses":   func() []app.Status { return app.Statuses },
 	"plural":     plural,
+	"utc":        func() *time.Location { return time.UTC },
 	"rowOf": func(it *app.Item, now time.Time, loc *time.Location) RowData {
 		return RowData{Item: it, Now: now, Loc: loc}
 	},
