@@ -36,6 +36,10 @@ func (s *Server) routes() {
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
+	signedIn.GET("/runs/:id", s.handleRunShow)
+	signedIn.POST("/runs/:id/share", s.handleShareCreate)
+	signedIn.POST("/runs/:id/share/revoke", s.handleShareRevoke)
+	signedIn.GET("/share/:token", s.handleShareShow)
 	signedIn.GET("/settings/tokens", s.handleTokenList)
 	signedIn.POST("/settings/tokens", s.handleTokenCreate)
 	signedIn.POST("/settings/tokens/:id/revoke", s.handleTokenRevoke)
