@@ -8,7 +8,7 @@ import (
 
 // ansiStyle is the state the SGR codes of a terminal line build up.
 type ansiStyle struct {
-	fg, bg                            int // 0–15, or -1 for the default
+	fg, bg                       int // 0–15, or -1 for the default
 	bold, dim, italic, underline bool
 }
 
