@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // time zones for the day filter, even on hosts without them
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/cli"
 	"github.com/agentdeck/agentdeck/config"
 	"github.com/agentdeck/agentdeck/handlers"
 )
@@ -27,7 +28,13 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var exit *cli.ExitError
+	if errors.As(err, &exit) {
+		// agentdeck run ends as its command did.
+		os.Exit(exit.Code)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "agentdeck:", err)
 		os.Exit(1)
 	}
@@ -55,8 +62,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, logger)
 	case config.CommandToken:
 		return tokenCommand(ctx, cfg, stdout)
+	case config.CommandRun:
+		// Ctrl-C and SIGTERM go to the command, which decides how to end.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		return cli.Run(ctx, cfg.Args, cli.Options{
+			URL: cfg.URL, Token: cfg.Token, Getenv: getenv,
+			Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Signals: sigs,
+		})
 	}
-	return fmt.Errorf("%s: not available yet", cfg.Command)
+	return fmt.Errorf("unknown command %q", cfg.Command)
 }
 
 // tokenCommand is the operator's "token create --user HANDLE [--name NAME]":
