@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -249,15 +250,50 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 			unique = append(unique, e)
 		}
 	}
-	res, err := s.db.NewInsert().Model(&unique).On("CONFLICT (item_id, seq) DO NOTHING").Exec(ctx)
+	n, err := s.insertEvents(ctx, unique)
 	if err != nil {
 		return 0, 0, fmt.Errorf("app: append %d events to %s: %w", len(unique), itemID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, 0, fmt.Errorf("app: append events to %s: %w", itemID, err)
-	}
 	return int(n), len(events) - int(n), nil
+}
+
+// insertEvents writes events in one statement, skipping those whose seq is
+// stored already, and returns how many it wrote. The values travel as
+// parameters rather than in the SQL text, so that PostgreSQL parses the
+// statement once per batch size, not once per batch: this is the hot path
+// of ingestion.
+func (s *Store) insertEvents(ctx context.Context, events []*Event) (int64, error) {
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO events (item_id, seq, type, role, text, data, created_at) VALUES ")
+	args := make([]any, 0, 7*len(events))
+	for i, e := range events {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteByte('(')
+		for j := range 7 {
+			if j > 0 {
+				sql.WriteString(", ")
+			}
+			if s.dialect == "postgres" {
+				sql.WriteString("$" + strconv.Itoa(len(args)+j+1))
+			} else {
+				sql.WriteByte('?')
+			}
+		}
+		sql.WriteByte(')')
+		var data any
+		if e.Data != "" {
+			data = e.Data
+		}
+		args = append(args, e.ItemID, e.Seq, string(e.Type), string(e.Role), e.Text, data, e.CreatedAt)
+	}
+	sql.WriteString(" ON CONFLICT (item_id, seq) DO NOTHING")
+	res, err := s.db.DB.ExecContext(ctx, sql.String(), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // EventQuery selects a page of an item's events.

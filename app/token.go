@@ -51,6 +51,8 @@ type AccessToken struct {
 	LastUsedAt time.Time `bun:"last_used_at,nullzero"`
 	ExpiresAt  time.Time `bun:"expires_at,nullzero"`
 	RevokedAt  time.Time `bun:"revoked_at,nullzero"`
+
+	User *User `bun:"rel:belongs-to,join:user_id=id"`
 }
 
 // Expired reports whether the token's expiry has passed at now.
@@ -178,7 +180,9 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Viewer, *Acces
 		return Viewer{}, nil, Errorf(EUnauthorized, "Authorization", "malformed token")
 	}
 	var candidates []*AccessToken
-	if err := s.db.NewSelect().Model(&candidates).Where("prefix = ?", secret[:tokenLookupLen]).Scan(ctx); err != nil {
+	err := s.db.NewSelect().Model(&candidates).Relation("User").
+		Where("access_token.prefix = ?", secret[:tokenLookupLen]).Scan(ctx)
+	if err != nil {
 		return Viewer{}, nil, fmt.Errorf("app: find token: %w", err)
 	}
 	want := []byte(hashSecret(secret))
@@ -203,8 +207,8 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Viewer, *Acces
 			return Viewer{}, nil, fmt.Errorf("app: record use of token %d: %w", found.ID, err)
 		}
 	}
-	v, err := s.Viewer(ctx, found.UserID)
-	if err != nil {
+	v := Viewer{User: found.User}
+	if v.TeamIDs, err = s.teamIDs(ctx, found.UserID); err != nil {
 		return Viewer{}, nil, err
 	}
 	return v, found, nil

@@ -283,6 +283,9 @@ func TestAPIEventsWithRepeatedSeqAreStoredOnce(t *testing.T) {
 		var got []string
 		for _, e := range page.Events {
 			got = append(got, e.Text)
+			if !e.CreatedAt.Equal(w.now) {
+				t.Errorf("event %d was stored at %v, want %v", e.Seq, e.CreatedAt, w.now)
+			}
 		}
 		if want := "line 1,line 2,line 3,line 4,line 5"; strings.Join(got, ",") != want {
 			t.Errorf("stored %q, want %q", strings.Join(got, ","), want)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/agentdeck/agentdeck/static"
 	"github.com/labstack/echo/v4"
@@ -12,7 +13,10 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.logRequests, s.recoverPanics, securityHeaders)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5}))
+	// API answers are small JSON; compressing them costs more than it saves.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, Skipper: func(c echo.Context) bool {
+		return strings.HasPrefix(c.Request().URL.Path, "/api/")
+	}}))
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
