@@ -188,6 +188,10 @@ func (r *reporter) noteUnreachable(err error, wait time.Duration) {
 func (r *reporter) execute(ctx context.Context, command []string) error {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin = r.o.Stdin
+	// The command gets a process group of its own, so that a forwarded
+	// signal reaches everything it started (a shell's children too), and a
+	// Ctrl-C at the terminal reaches it once, through agentdeck.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -211,7 +215,11 @@ func (r *reporter) execute(ctx context.Context, command []string) error {
 				r.mu.Lock()
 				r.reason = fmt.Sprintf("interrupted by %v", sig)
 				r.mu.Unlock()
-				cmd.Process.Signal(sig)
+				if s, ok := sig.(syscall.Signal); ok {
+					syscall.Kill(-cmd.Process.Pid, s)
+				} else {
+					cmd.Process.Signal(sig)
+				}
 			case <-stopSignals:
 				return
 			}

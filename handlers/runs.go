@@ -57,6 +57,9 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 		return err
 	}
 	page.Item, page.Logs, page.Now, page.Loc = it, logPage.Events, s.store.Now(), time.UTC
+	if ck, err := c.Cookie(tzCookie); err == nil && app.ValidZone(ck.Value) {
+		page.Loc = app.Filter{TZ: ck.Value}.Location()
+	}
 	if logPage.More && len(logPage.Events) > 0 {
 		page.EarlierLogs = logPage.Events[0].Seq
 	}
