@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,9 +13,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones for the day filter, even on hosts without them
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/cli"
 	"github.com/agentdeck/agentdeck/config"
 	"github.com/agentdeck/agentdeck/handlers"
 )
@@ -25,7 +28,13 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var exit *cli.ExitError
+	if errors.As(err, &exit) {
+		// agentdeck run ends as its command did.
+		os.Exit(exit.Code)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "agentdeck:", err)
 		os.Exit(1)
 	}
@@ -51,8 +60,60 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return store.Migrate(ctx)
 	case config.CommandServe:
 		return serve(ctx, cfg, logger)
+	case config.CommandToken:
+		return tokenCommand(ctx, cfg, stdout)
+	case config.CommandRun:
+		// Ctrl-C and SIGTERM go to the command, which decides how to end.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+		return cli.Run(ctx, cfg.Args, cli.Options{
+			URL: cfg.URL, Token: cfg.Token, Getenv: getenv,
+			Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Signals: sigs,
+		})
 	}
-	return fmt.Errorf("%s: not available yet", cfg.Command)
+	return fmt.Errorf("unknown command %q", cfg.Command)
+}
+
+// tokenCommand is the operator's "token create --user HANDLE [--name NAME]":
+// it prints a new access token for the user, alone on stdout, so that CI can
+// be bootstrapped without a browser.
+func tokenCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	const usage = "usage: agentdeck token create --user HANDLE [--name NAME]"
+	if len(cfg.Args) == 0 || cfg.Args[0] != "create" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	handle := fs.String("user", "", "the handle of the user the token acts for")
+	name := fs.String("name", "created by an operator", "a name to recognise the token by")
+	if err := fs.Parse(cfg.Args[1:]); err != nil {
+		return fmt.Errorf("token create: %w (%s)", err, usage)
+	}
+	if *handle == "" || fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	store, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	u, err := store.UserByHandle(ctx, *handle)
+	if errors.Is(err, app.ErrNotFound) {
+		return fmt.Errorf("token create: there is no user %q", *handle)
+	}
+	if err != nil {
+		return err
+	}
+	_, secret, err := store.CreateAccessToken(ctx, u.ID, *name, time.Time{})
+	if err != nil {
+		return fmt.Errorf("token create: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, secret)
+	return err
 }
 
 // openStore opens the configured database. In demo mode, serve starts from a

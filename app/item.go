@@ -192,6 +192,10 @@ type Item struct {
 	Compute     Credits    `bun:"compute_credits,notnull"`
 	OpenURL     string     `bun:"open_url,notnull"`
 	ExternalURL string     `bun:"external_url,notnull"`
+	// CreateKey is the Idempotency-Key the item was created with, and
+	// CreateHash the digest of its create request: a replay must match it.
+	CreateKey  string `bun:"create_key,nullzero"`
+	CreateHash string `bun:"create_hash,nullzero"`
 
 	Creator *User `bun:"rel:belongs-to,join:creator_id=id"`
 	Team    *Team `bun:"rel:belongs-to,join:team_id=id"`

@@ -254,26 +254,31 @@ func createItems(ctx context.Context, db bun.IDB, now time.Time, items ...*Item)
 // status) and checks each against the rules.
 func prepareItems(now time.Time, items []*Item) error {
 	for _, it := range items {
-		if it.ID == "" {
-			it.ID = NewItemID()
-		} else if !validItemID(it.ID) {
-			return Errorf(EInvalid, "id", "the id must be a lower-case UUID")
-		}
-		if it.Visibility == "" {
-			it.Visibility = DefaultVisibility(it.Source)
-		}
-		if it.Status == "" {
-			it.Status = StatusWorking
-		}
-		if it.CreatedAt.IsZero() {
-			it.CreatedAt = now
-		}
-		if it.UpdatedAt.IsZero() {
-			it.UpdatedAt = it.CreatedAt
-		}
-		if err := it.Validate(); err != nil {
+		if err := prepareItem(it, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// prepareItem fills a new item's defaults and checks it.
+func prepareItem(it *Item, now time.Time) error {
+	if it.ID == "" {
+		it.ID = NewItemID()
+	} else if !validItemID(it.ID) {
+		return Errorf(EInvalid, "id", "the id must be a lower-case UUID")
+	}
+	if it.Visibility == "" {
+		it.Visibility = DefaultVisibility(it.Source)
+	}
+	if it.Status == "" {
+		it.Status = StatusWorking
+	}
+	if it.CreatedAt.IsZero() {
+		it.CreatedAt = now
+	}
+	if it.UpdatedAt.IsZero() {
+		it.UpdatedAt = it.CreatedAt
+	}
+	return it.Validate()
 }

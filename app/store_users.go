@@ -96,12 +96,21 @@ func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
 		return Viewer{}, err
 	}
 	v := Viewer{User: u}
-	err = s.db.NewSelect().Model((*Membership)(nil)).Column("team_id").
-		Where("user_id = ?", userID).Order("team_id").Scan(ctx, &v.TeamIDs)
-	if err != nil {
-		return Viewer{}, fmt.Errorf("app: teams of user %d: %w", userID, err)
+	if v.TeamIDs, err = s.teamIDs(ctx, userID); err != nil {
+		return Viewer{}, err
 	}
 	return v, nil
+}
+
+// teamIDs lists the teams a user belongs to.
+func (s *Store) teamIDs(ctx context.Context, userID int64) ([]int64, error) {
+	var ids []int64
+	err := s.db.NewSelect().Model((*Membership)(nil)).Column("team_id").
+		Where("user_id = ?", userID).Order("team_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("app: teams of user %d: %w", userID, err)
+	}
+	return ids, nil
 }
 
 // Teammates returns the viewer and everyone who shares a team with them, by

@@ -51,3 +51,9 @@ func visibleArms(v Viewer, tab Tab, creatorIDs []int64) []arm {
 	}
 	return arms
 }
+
+// CanSeeShared is who may read an item through its share link: whoever may
+// see it anyway, and every member of its team, even when it is private.
+func (v Viewer) CanSeeShared(it *Item) bool {
+	return v.CanSee(it) || v.User != nil && it.TeamID != 0 && slices.Contains(v.TeamIDs, it.TeamID)
+}

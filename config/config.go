@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -35,6 +37,9 @@ type Provider struct {
 // Enabled reports whether the provider's variables are set.
 func (p Provider) Enabled() bool { return p.ClientID != "" && p.ClientSecret != "" }
 
+// DefaultAPIRateLimit lets one token report several busy runs at once.
+const DefaultAPIRateLimit = 200
+
 // Config is everything a command needs to know about its environment.
 type Config struct {
 	Command string   // serve, migrate, run, token or version
@@ -51,6 +56,10 @@ type Config struct {
 	DemoOnPublicAddress bool
 
 	GitHub, Google, GitLab, OIDC Provider
+
+	// APIRateLimit is how many API requests per second one access token
+	// may make (AGENTDECK_API_RATE_LIMIT); bursts of twice that pass.
+	APIRateLimit float64
 
 	// The CLI's server and token (agentdeck run).
 	URL   string
@@ -73,6 +82,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		OIDC:                Provider{ClientID: getenv("OIDC_CLIENT_ID"), ClientSecret: getenv("OIDC_CLIENT_SECRET"), Issuer: getenv("OIDC_ISSUER")},
 		URL:                 strings.TrimRight(getenv("AGENTDECK_URL"), "/"),
 		Token:               getenv("AGENTDECK_TOKEN"),
+	}
+	c.APIRateLimit = DefaultAPIRateLimit
+	if v := getenv("AGENTDECK_API_RATE_LIMIT"); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 || math.IsInf(n, 0) {
+			return c, fmt.Errorf("AGENTDECK_API_RATE_LIMIT %q must be a positive number of requests per second", v)
+		}
+		c.APIRateLimit = n
 	}
 	for _, k := range strings.Split(getenv("AGENTDECK_SESSION_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -28,7 +28,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, message := http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."
+	status, message, field := http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.", ""
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -41,7 +41,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	default:
 		if code := app.ErrorCode(err); code != app.EInternal {
 			status = statusOf[code]
-			_, message = app.ErrorDetail(err)
+			field, message = app.ErrorDetail(err)
 		}
 	}
 	if status >= 500 {
@@ -55,7 +55,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	if strings.HasPrefix(c.Request().URL.Path, "/api/") || !acceptsHTML(c.Request()) {
-		c.JSON(status, map[string]any{"error": map[string]string{"code": codeFor(status), "message": message}})
+		c.JSON(status, errorJSON{Error: errorDetailJSON{Code: codeFor(status), Message: message, Field: field}})
 		return
 	}
 	page := views.ErrorPage{Layout: s.layout(c, http.StatusText(status), ""), Status: status, Message: message}
@@ -63,6 +63,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("render error page", "err", err)
 		c.String(status, message)
 	}
+}
+
+// errorJSON is how every failed API request is answered.
+type errorJSON struct {
+	Error errorDetailJSON `json:"error"`
+}
+
+// errorDetailJSON says what went wrong and, when one input is to blame,
+// which (Field).
+type errorDetailJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // codeFor names a status for JSON error bodies.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/agentdeck/agentdeck/static"
 	"github.com/labstack/echo/v4"
@@ -12,11 +13,25 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.logRequests, s.recoverPanics, securityHeaders)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5}))
+	// API answers are small JSON; compressing them costs more than it saves.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, Skipper: func(c echo.Context) bool {
+		return strings.HasPrefix(c.Request().URL.Path, "/api/")
+	}}))
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/static/*", echo.WrapHandler(staticFiles()))
+
+	// The API authenticates with access tokens only: it sees no session and
+	// needs no CSRF check.
+	e.GET("/api/v1/openapi.json", s.handleOpenAPI)
+	api := e.Group("/api/v1", s.apiAuth, s.apiRateLimit)
+	api.POST("/runs", s.handleAPIRunCreate)
+	api.GET("/runs", s.handleAPIRunList)
+	api.GET("/runs/:id", s.handleAPIRunShow)
+	api.PATCH("/runs/:id", s.handleAPIRunUpdate)
+	api.POST("/runs/:id/events", s.handleAPIEventsAppend)
+	api.GET("/runs/:id/events", s.handleAPIEventsList)
 
 	web := e.Group("", middleware.BodyLimit("64K"), s.loadSession, s.checkCSRF)
 	web.GET("/signin", s.handleSignIn)
@@ -25,6 +40,13 @@ func (s *Server) routes() {
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
+	signedIn.GET("/runs/:id", s.handleRunShow)
+	signedIn.POST("/runs/:id/share", s.handleShareCreate)
+	signedIn.POST("/runs/:id/share/revoke", s.handleShareRevoke)
+	signedIn.GET("/share/:token", s.handleShareShow)
+	signedIn.GET("/settings/tokens", s.handleTokenList)
+	signedIn.POST("/settings/tokens", s.handleTokenCreate)
+	signedIn.POST("/settings/tokens/:id/revoke", s.handleTokenRevoke)
 }
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,

@@ -28,6 +28,7 @@ type Server struct {
 	sessions sessions.Store
 	log      *slog.Logger
 	echo     *echo.Echo
+	limiter  *tokenLimiter
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -41,7 +42,11 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, views: r, log: logger, sessions: newCookieStore(keys, cfg.Secure())}
+	s := &Server{cfg: cfg, store: store, views: r, log: logger, sessions: newCookieStore(keys, cfg.Secure()),
+		limiter: newTokenLimiter(cfg.APIRateLimit)}
+	if cfg.APIRateLimit <= 0 {
+		s.limiter = newTokenLimiter(config.DefaultAPIRateLimit)
+	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	// No proxy is trusted: the client address is the TCP peer's.

@@ -70,3 +70,38 @@ type RowData struct {
 	Now  time.Time
 	Loc  *time.Location
 }
+
+// TokensPage lists the viewer's access tokens; NewToken is the secret of a
+// token just created, shown this once.
+type TokensPage struct {
+	Layout
+	Tokens       []*app.AccessToken
+	Expiries     []int // days; 0 is never
+	NewToken     string
+	NewTokenName string
+	Name         string // the name typed, kept when the form is refused
+	Error        string
+	Now          time.Time
+	APIURL       string // where scripts reach this server
+}
+
+// RunPage is an item's shared session (§5): its header, transcript, log and
+// outputs. Base is the page's own address (/runs/ID, or /share/TOKEN when
+// read through a share link), which the log's paging links extend.
+type RunPage struct {
+	Layout
+	Item         *app.Item
+	Base         string
+	ViaShare     bool // read through a share link: no owner controls
+	Messages     []*app.Event
+	MoreMessages bool // the transcript goes on beyond what is shown
+	Logs         []*app.Event
+	EarlierLogs  int64 // the seq of the first line shown when earlier lines exist, else 0
+	LogsFrom     int64 // the log was read before this seq; 0 is its end
+	Outputs      []*app.Event
+	IsOwner      bool
+	Share        *app.ShareLink // the live share link, for the owner
+	NewShareURL  string         // a share link just created, shown once
+	Now          time.Time
+	Loc          *time.Location
+}

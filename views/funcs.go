@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -23,6 +24,11 @@ var funcs = template.FuncMap{
 	"sources":    func() []app.Source { return app.Sources },
 	"statuses":   func() []app.Status { return app.Statuses },
 	"plural":     plural,
+	"utc":        func() *time.Location { return time.UTC },
+	"ansi":       ANSI,
+	"toolCall":   toolCall,
+	"output":     outputOf,
+	"isStderr":   func(e *app.Event) bool { return strings.Contains(e.Data, `"stderr"`) },
 	"rowOf": func(it *app.Item, now time.Time, loc *time.Location) RowData {
 		return RowData{Item: it, Now: now, Loc: loc}
 	},
@@ -115,4 +121,63 @@ func plural(n int64, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// ToolCall is a tool message made readable: the tool's name and its
+// arguments as indented JSON.
+type ToolCall struct {
+	Name string
+	Args string
+}
+
+// maxToolArgs bounds the arguments shown inline.
+const maxToolArgs = 4 << 10
+
+// toolCall reads a tool message's data: data.tool or data.name, and
+// data.arguments (or data.args, data.input); without those, all the data.
+func toolCall(e *app.Event) ToolCall {
+	data := e.DataMap()
+	var tc ToolCall
+	for _, k := range []string{"tool", "name"} {
+		if n, ok := data[k].(string); ok && tc.Name == "" {
+			tc.Name = n
+		}
+	}
+	var args any = data
+	for _, k := range []string{"arguments", "args", "input"} {
+		if a, ok := data[k]; ok {
+			args = a
+			break
+		}
+	}
+	if args != nil && len(data) > 0 {
+		b, err := json.MarshalIndent(args, "", "  ")
+		if err == nil {
+			tc.Args = string(b)
+		}
+		if len(tc.Args) > maxToolArgs {
+			tc.Args = tc.Args[:maxToolArgs] + "\n…"
+		}
+	}
+	return tc
+}
+
+// Output is an artifact of a run: a link (data.url, only when safe), a file
+// (data.path) and its description (the event's text).
+type Output struct {
+	URL  template.URL
+	Path string
+	Text string
+}
+
+func outputOf(e *app.Event) Output {
+	data := e.DataMap()
+	o := Output{Text: e.Text}
+	if u, ok := data["url"].(string); ok {
+		o.URL = SafeURL(u)
+	}
+	if p, ok := data["path"].(string); ok {
+		o.Path = p
+	}
+	return o
 }

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+)
+
+// TokenPrefix starts every personal access token, so that a token pasted in
+// the wrong place is recognisable (and findable by secret scanners).
+const TokenPrefix = "adk_"
+
+// A token is TokenPrefix, tokenRandomLen random base62 characters (about 178
+// bits) and a base62 CRC32 of those, tokenChecksumLen characters long. The
+// checksum tells a mistyped or truncated token from one that was never issued
+// without asking the database.
+const (
+	tokenRandomLen   = 30
+	tokenChecksumLen = 6
+	tokenLen         = len(TokenPrefix) + tokenRandomLen + tokenChecksumLen
+	// tokenLookupLen is how much of a token is kept in clear, shown in the
+	// settings and used to find the stored hash to compare.
+	tokenLookupLen = len(TokenPrefix) + 8
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// maxTokenName bounds a token's name.
+const maxTokenName = 100
+
+// AccessToken is a personal access token: it lets scripts act on the API as
+// its user. Only the SHA-256 hash of the secret is stored.
+type AccessToken struct {
+	bun.BaseModel `bun:"table:access_tokens"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	UserID     int64     `bun:"user_id,notnull"`
+	Name       string    `bun:"name,notnull"`
+	Prefix     string    `bun:"prefix,notnull"`
+	Hash       string    `bun:"hash,notnull"`
+	CreatedAt  time.Time `bun:"created_at,notnull"`
+	LastUsedAt time.Time `bun:"last_used_at,nullzero"`
+	ExpiresAt  time.Time `bun:"expires_at,nullzero"`
+	RevokedAt  time.Time `bun:"revoked_at,nullzero"`
+
+	User *User `bun:"rel:belongs-to,join:user_id=id"`
+}
+
+// Expired reports whether the token's expiry has passed at now.
+func (t *AccessToken) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// Revoked reports whether the token was revoked.
+func (t *AccessToken) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// newTokenSecret draws a fresh token with its checksum.
+func newTokenSecret() string {
+	var b strings.Builder
+	b.WriteString(TokenPrefix)
+	// Rejection sampling keeps every base62 character equally likely.
+	buf := make([]byte, 64)
+	for b.Len() < len(TokenPrefix)+tokenRandomLen {
+		rand.Read(buf)
+		for _, c := range buf {
+			if c < 248 && b.Len() < len(TokenPrefix)+tokenRandomLen {
+				b.WriteByte(base62[c%62])
+			}
+		}
+	}
+	random := b.String()[len(TokenPrefix):]
+	b.WriteString(tokenChecksum(random))
+	return b.String()
+}
+
+// tokenChecksum is the CRC32 of the random part in tokenChecksumLen base62
+// characters.
+func tokenChecksum(random string) string {
+	n := crc32.ChecksumIEEE([]byte(random))
+	out := make([]byte, tokenChecksumLen)
+	for i := tokenChecksumLen - 1; i >= 0; i-- {
+		out[i] = base62[n%62]
+		n /= 62
+	}
+	return string(out)
+}
+
+// WellFormedToken reports whether s has the shape and checksum of a token
+// agentdeck issued.
+func WellFormedToken(s string) bool {
+	if len(s) != tokenLen || !strings.HasPrefix(s, TokenPrefix) {
+		return false
+	}
+	body := s[len(TokenPrefix):]
+	for i := 0; i < len(body); i++ {
+		if strings.IndexByte(base62, body[i]) < 0 {
+			return false
+		}
+	}
+	random, sum := body[:tokenRandomLen], body[tokenRandomLen:]
+	return subtle.ConstantTimeCompare([]byte(tokenChecksum(random)), []byte(sum)) == 1
+}
+
+func hashSecret(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateAccessToken issues a token for a user, valid until expiresAt (zero:
+// until revoked). The secret is returned once and never stored.
+func (s *Store) CreateAccessToken(ctx context.Context, userID int64, name string, expiresAt time.Time) (*AccessToken, string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return nil, "", Errorf(EInvalid, "name", "a token needs a name, to recognise it later")
+	case utf8.RuneCountInString(name) > maxTokenName || !utf8.ValidString(name):
+		return nil, "", Errorf(EInvalid, "name", "the name must be valid text of at most %d characters", maxTokenName)
+	}
+	now := s.Now()
+	if !expiresAt.IsZero() {
+		expiresAt = expiresAt.UTC().Truncate(time.Microsecond)
+		if !expiresAt.After(now) {
+			return nil, "", Errorf(EInvalid, "expires_at", "the expiry must be in the future")
+		}
+	}
+	secret := newTokenSecret()
+	t := &AccessToken{
+		UserID: userID, Name: name, Prefix: secret[:tokenLookupLen], Hash: hashSecret(secret),
+		CreatedAt: now, ExpiresAt: expiresAt,
+	}
+	if _, err := s.db.NewInsert().Model(t).Exec(ctx); err != nil {
+		return nil, "", fmt.Errorf("app: create token for user %d: %w", userID, err)
+	}
+	return t, secret, nil
+}
+
+// AccessTokens lists a user's tokens, newest first, revoked ones included.
+func (s *Store) AccessTokens(ctx context.Context, userID int64) ([]*AccessToken, error) {
+	var tokens []*AccessToken
+	err := s.db.NewSelect().Model(&tokens).Where("user_id = ?", userID).OrderExpr("created_at DESC, id DESC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: tokens of user %d: %w", userID, err)
+	}
+	return tokens, nil
+}
+
+// RevokeAccessToken ends one of the user's tokens at once. Revoking it again
+// changes nothing; another user's token is not found.
+func (s *Store) RevokeAccessToken(ctx context.Context, userID, tokenID int64) error {
+	res, err := s.db.NewUpdate().Model((*AccessToken)(nil)).
+		Set("revoked_at = COALESCE(revoked_at, ?)", s.Now()).
+		Where("id = ?", tokenID).Where("user_id = ?", userID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("app: revoke token %d: %w", tokenID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("app: revoke token %d: %w", tokenID, ErrNotFound)
+	}
+	return nil
+}
+
+// lastUsedGranularity spares a write per request: last use is recorded at
+// most this often per token.
+const lastUsedGranularity = time.Minute
+
+// Authenticate finds the user a token speaks for. A token that is not even
+// shaped like one of ours is "malformed"; a well-formed one we never issued
+// is "unknown"; then it may be revoked or expired. All are EUnauthorized.
+func (s *Store) Authenticate(ctx context.Context, secret string) (Viewer, *AccessToken, error) {
+	if !WellFormedToken(secret) {
+		return Viewer{}, nil, Errorf(EUnauthorized, "Authorization", "malformed token")
+	}
+	var candidates []*AccessToken
+	err := s.db.NewSelect().Model(&candidates).Relation("User").
+		Where("access_token.prefix = ?", secret[:tokenLookupLen]).Scan(ctx)
+	if err != nil {
+		return Viewer{}, nil, fmt.Errorf("app: find token: %w", err)
+	}
+	want := []byte(hashSecret(secret))
+	var found *AccessToken
+	for _, t := range candidates {
+		if subtle.ConstantTimeCompare([]byte(t.Hash), want) == 1 {
+			found = t
+		}
+	}
+	now := s.Now()
+	switch {
+	case found == nil:
+		return Viewer{}, nil, Errorf(EUnauthorized, "Authorization", "unknown token")
+	case found.Revoked():
+		return Viewer{}, nil, Errorf(EUnauthorized, "Authorization", "revoked token")
+	case found.Expired(now):
+		return Viewer{}, nil, Errorf(EUnauthorized, "Authorization", "expired token")
+	}
+	if now.Sub(found.LastUsedAt) >= lastUsedGranularity {
+		found.LastUsedAt = now
+		if _, err := s.db.NewUpdate().Model(found).Column("last_used_at").WherePK().Exec(ctx); err != nil {
+			return Viewer{}, nil, fmt.Errorf("app: record use of token %d: %w", found.ID, err)
+		}
+	}
+	v := Viewer{User: found.User}
+	if v.TeamIDs, err = s.teamIDs(ctx, found.UserID); err != nil {
+		return Viewer{}, nil, err
+	}
+	return v, found, nil
+}

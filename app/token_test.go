@@ -1,0 +1,62 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
+)
+
+func TestTokensCarryAChecksumThatCatchesEveryTypo(t *testing.T) {
+	s := apptest.SQLite(t)
+	u := &app.User{Handle: "maya"}
+	mustOK(t, s.CreateUser(context.Background(), u))
+	_, secret, err := s.CreateAccessToken(context.Background(), u.ID, "ci", time.Time{})
+	mustOK(t, err)
+	if !strings.HasPrefix(secret, app.TokenPrefix) || len(secret) != 40 || !app.WellFormedToken(secret) {
+		t.Fatalf("issued %q: want adk_ and 36 characters, well-formed", secret)
+	}
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	for i := len(app.TokenPrefix); i < len(secret); i++ {
+		for _, c := range []byte{alphabet[(strings.IndexByte(alphabet, secret[i])+1)%62], '-'} {
+			typo := secret[:i] + string(c) + secret[i+1:]
+			if app.WellFormedToken(typo) {
+				t.Errorf("changing character %d to %q went unnoticed", i, c)
+			}
+		}
+	}
+	for _, bad := range []string{"", secret[:39], secret + "0", "ADK_" + secret[4:], " " + secret[1:]} {
+		if app.WellFormedToken(bad) {
+			t.Errorf("%q passed as well-formed", bad)
+		}
+	}
+}
+
+func TestLinksThatCouldRunScriptAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		url            string
+		open, external bool
+	}{
+		{"", true, true},
+		{"https://github.com/acme/web/actions/runs/1", true, true},
+		{"agent://conversations/42", true, false},
+		{"javascript:alert(1)", false, false},
+		{"JavaScript:alert(1)", false, false},
+		{"data:text/html,<script>", false, false},
+		{"vbscript:msgbox", false, false},
+		{"file:///etc/passwd", false, false},
+		{"/relative/path", false, false},
+		{"https://", false, false},
+		{"agent://x y", false, false},
+	} {
+		if got := app.CheckOpenURL(c.url) == nil; got != c.open {
+			t.Errorf("open_url %q accepted = %v, want %v", c.url, got, c.open)
+		}
+		if got := app.CheckExternalURL(c.url) == nil; got != c.external {
+			t.Errorf("external_url %q accepted = %v, want %v", c.url, got, c.external)
+		}
+	}
+}

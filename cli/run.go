@@ -1,0 +1,387 @@
+// Package cli is agentdeck's command-line client. Its one command, run,
+// reports any command as an ambient run: it creates the run, streams the
+// command's output as log events, and records how it ended.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// ExitError carries the exit code agentdeck run must end with: the
+// command's own.
+type ExitError struct {
+	Code int
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("the command exited with code %d", e.Code) }
+
+// Options are what run needs from its surroundings. The zero values of the
+// timings are production defaults; tests shorten them.
+type Options struct {
+	URL, Token string // AGENTDECK_URL and AGENTDECK_TOKEN
+	Getenv     func(string) string
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// Signals are forwarded to the command; the run is then recorded as
+	// failed, with the signal as the reason.
+	Signals <-chan os.Signal
+
+	MinBackoff    time.Duration // first pause before a retry (200ms)
+	MaxBackoff    time.Duration // longest pause between retries (10s)
+	FlushInterval time.Duration // the longest a line waits to be sent (250ms)
+	// CreateTimeout bounds how long the run's creation is retried before the
+	// command starts (1 minute); DrainTimeout how long what is left is
+	// retried after it ended (5 minutes). While the command runs, sending
+	// is retried for as long as it takes.
+	CreateTimeout time.Duration
+	DrainTimeout  time.Duration
+}
+
+func (o *Options) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&o.MinBackoff, 200*time.Millisecond)
+	set(&o.MaxBackoff, 10*time.Second)
+	set(&o.FlushInterval, 250*time.Millisecond)
+	set(&o.CreateTimeout, time.Minute)
+	set(&o.DrainTimeout, 5*time.Minute)
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+}
+
+// Batching: a batch is sent when it holds maxBatchLines lines or
+// maxBatchBytes of text, or FlushInterval after its first line. A line longer
+// than maxLineBytes is sent in pieces. lineBuffer lines may wait while a
+// batch is being sent; beyond that the command's output is not read until
+// the server takes more, so memory stays bounded and no line is dropped.
+const (
+	maxBatchLines = 500
+	maxBatchBytes = 128 << 10
+	maxLineBytes  = 16 << 10
+	lineBuffer    = 2048
+	maxTitle      = 300
+)
+
+const usage = "usage: agentdeck run [--title TITLE] [--source cli|github_actions|scheduled] [--team SLUG] -- COMMAND [ARGS…]"
+
+// Run is "agentdeck run": it returns nil when the command succeeded, an
+// *ExitError with its exit code when it failed, and another error when the
+// run could not be started or reported.
+func Run(ctx context.Context, args []string, o Options) error {
+	o.defaults()
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	title := fs.String("title", "", "the run's title (default: the command line)")
+	source := fs.String("source", "", "cli, github_actions or scheduled")
+	team := fs.String("team", "", "the slug of a team of yours to file the run under")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("run: %w (%s)", err, usage)
+	}
+	command := fs.Args()
+	if len(command) == 0 {
+		return errors.New(usage)
+	}
+	if o.URL == "" || o.Token == "" {
+		return errors.New("run: set AGENTDECK_URL to the server and AGENTDECK_TOKEN to a personal access token")
+	}
+
+	newRun := map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "kind": "ambient", "source": "cli"}
+	if o.Getenv("GITHUB_ACTIONS") == "true" {
+		newRun["source"] = "github_actions"
+		server, repo, id := o.Getenv("GITHUB_SERVER_URL"), o.Getenv("GITHUB_REPOSITORY"), o.Getenv("GITHUB_RUN_ID")
+		if server != "" && repo != "" && id != "" {
+			newRun["external_url"] = strings.TrimRight(server, "/") + "/" + repo + "/actions/runs/" + id
+		}
+	}
+	switch *source {
+	case "":
+	case "cli", "github_actions", "scheduled":
+		newRun["source"] = *source
+	default:
+		return fmt.Errorf("run: --source must be cli, github_actions or scheduled, not %q", *source)
+	}
+	if *title == "" {
+		*title = strings.Join(command, " ")
+	}
+	newRun["title"] = clipText(*title, maxTitle)
+	if *team != "" {
+		newRun["team"] = *team
+	}
+	started := time.Now().UTC()
+	newRun["started_at"] = started.Format(time.RFC3339Nano)
+
+	r := &reporter{o: o, id: newRun["id"].(string)}
+	r.api = &client{
+		base: strings.TrimRight(o.URL, "/") + "/api/v1", token: o.Token,
+		http:       &http.Client{Timeout: 30 * time.Second},
+		minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff,
+		unreachable: r.noteUnreachable,
+	}
+	// Reporting outlives a cancelled ctx: the end of a run is what matters.
+	bg := context.WithoutCancel(ctx)
+	createCtx, cancel := context.WithTimeout(bg, o.CreateTimeout)
+	err := r.api.do(createCtx, http.MethodPost, "/runs", newRun, nil)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("run: cannot create the run on %s: %w", o.URL, err)
+	}
+	fmt.Fprintf(o.Stderr, "agentdeck: reporting to %s/runs/%s\n", strings.TrimRight(o.URL, "/"), r.id)
+	return r.execute(bg, command)
+}
+
+// reporter runs one command and reports it.
+type reporter struct {
+	o   Options
+	id  string
+	api *client
+
+	mu       sync.Mutex
+	seq      int64
+	reason   string // why the run failed besides its exit code
+	lastNote time.Time
+}
+
+// line is one line of the command's output.
+type line struct {
+	stream string
+	text   string
+}
+
+// noteUnreachable tells the user, at most every few seconds, that the
+// server is not taking the output yet and that it is being retried.
+func (r *reporter) noteUnreachable(err error, wait time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.lastNote) < 5*time.Second {
+		return
+	}
+	r.lastNote = time.Now()
+	fmt.Fprintf(r.o.Stderr, "agentdeck: %v; retrying in %v (no output is lost)\n", err, wait.Round(time.Millisecond))
+}
+
+func (r *reporter) execute(ctx context.Context, command []string) error {
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Stdin = r.o.Stdin
+	// The command gets a process group of its own, so that a forwarded
+	// signal reaches everything it started (a shell's children too), and a
+	// Ctrl-C at the terminal reaches it once, through agentdeck.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		r.reason = fmt.Sprintf("could not start %s: %v", command[0], err)
+		fmt.Fprintln(r.o.Stderr, "agentdeck:", r.reason)
+		return r.finish(ctx, 127, "", nil)
+	}
+
+	stopSignals := make(chan struct{})
+	defer close(stopSignals)
+	go func() {
+		for {
+			select {
+			case sig := <-r.o.Signals:
+				r.mu.Lock()
+				r.reason = fmt.Sprintf("interrupted by %v", sig)
+				r.mu.Unlock()
+				if s, ok := sig.(syscall.Signal); ok {
+					syscall.Kill(-cmd.Process.Pid, s)
+				} else {
+					cmd.Process.Signal(sig)
+				}
+			case <-stopSignals:
+				return
+			}
+		}
+	}()
+
+	lines := make(chan line, lineBuffer)
+	var readers sync.WaitGroup
+	readers.Go(func() { readLines(stdout, "stdout", r.o.Stdout, lines) })
+	readers.Go(func() { readLines(stderr, "stderr", r.o.Stderr, lines) })
+	shipped := make(chan error, 1)
+	go func() { shipped <- r.ship(ctx, lines) }()
+
+	readers.Wait()
+	close(lines)
+	waitErr := cmd.Wait()
+	shipErr := <-shipped
+
+	code := cmd.ProcessState.ExitCode()
+	var signal string
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code = 128 + int(ws.Signal())
+		signal = ws.Signal().String()
+	}
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("run: wait for the command: %w", waitErr)
+	}
+	return r.finish(ctx, code, signal, shipErr)
+}
+
+// readLines copies a stream to the terminal and sends its lines on.
+func readLines(src io.Reader, stream string, echo io.Writer, out chan<- line) {
+	br := bufio.NewReaderSize(src, maxLineBytes)
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			echo.Write(chunk)
+			text := strings.TrimRight(string(chunk), "\r\n")
+			out <- line{stream: stream, text: text}
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+// nextSeq numbers events in the order they are sent.
+func (r *reporter) nextSeq() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	return r.seq
+}
+
+// ship batches lines by count, size and time and sends each batch until
+// the server takes it. It always drains lines, so the command never waits
+// on a reporter that gave up.
+func (r *reporter) ship(ctx context.Context, lines <-chan line) error {
+	var (
+		batch   []map[string]any
+		size    int
+		timer   *time.Timer
+		timeout <-chan time.Time
+		failed  error
+	)
+	send := func() {
+		if len(batch) > 0 && failed == nil {
+			failed = r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", map[string]any{"events": batch}, nil)
+			if failed != nil {
+				fmt.Fprintf(r.o.Stderr, "agentdeck: stopped reporting output: %v\n", failed)
+			}
+		}
+		batch, size, timeout = nil, 0, nil
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				send()
+				return failed
+			}
+			ev := map[string]any{"seq": r.nextSeq(), "type": "log", "text": l.text}
+			if l.stream == "stderr" {
+				ev["data"] = map[string]any{"stream": "stderr"}
+			}
+			batch = append(batch, ev)
+			size += len(l.text)
+			if timeout == nil {
+				timer = time.NewTimer(r.o.FlushInterval)
+				timeout = timer.C
+			}
+			if len(batch) >= maxBatchLines || size >= maxBatchBytes {
+				send()
+			}
+		case <-timeout:
+			send()
+		}
+	}
+}
+
+// finish records how the command ended: an output event with the exit code
+// and the reason, then the final status and finish time. shipErr is why
+// output stopped being reported, if it did. It returns the command's exit
+// code as an *ExitError, or nil for success.
+func (r *reporter) finish(ctx context.Context, code int, signal string, shipErr error) error {
+	ctx, cancel := context.WithTimeout(ctx, r.o.DrainTimeout)
+	defer cancel()
+	r.mu.Lock()
+	reason := r.reason
+	r.mu.Unlock()
+	status := "success"
+	if code != 0 || reason != "" {
+		status = "failed"
+	}
+	text := fmt.Sprintf("Exited with code %d", code)
+	if reason != "" {
+		text = fmt.Sprintf("Failed: %s; exited with code %d", reason, code)
+	}
+	data := map[string]any{"exit_code": code}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	if signal != "" {
+		data["signal"] = signal
+	}
+	finished := time.Now().UTC()
+	var problems []error
+	if shipErr != nil {
+		problems = append(problems, shipErr)
+	}
+	summary := map[string]any{"events": []map[string]any{{"seq": r.nextSeq(), "type": "output", "text": text, "data": data}}}
+	if err := r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", summary, nil); err != nil {
+		problems = append(problems, err)
+	}
+	patch := map[string]any{"status": status, "finished_at": finished.Format(time.RFC3339Nano)}
+	if err := r.api.do(ctx, http.MethodPatch, "/runs/"+r.id, patch, nil); err != nil {
+		problems = append(problems, err)
+	}
+	for _, p := range problems {
+		fmt.Fprintf(r.o.Stderr, "agentdeck: the run's report is incomplete: %v\n", p)
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	if reason != "" {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// clipText shortens s to at most n bytes without splitting a character.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

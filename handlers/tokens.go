@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/views"
+	"github.com/labstack/echo/v4"
+)
+
+// tokenExpiries are the lifetimes the form offers, in days; 0 is "never".
+var tokenExpiries = []int{0, 7, 30, 90, 365}
+
+// handleTokenList shows the viewer's access tokens and the form for a new one.
+func (s *Server) handleTokenList(c echo.Context) error {
+	return s.renderTokens(c, http.StatusOK, views.TokensPage{})
+}
+
+func (s *Server) renderTokens(c echo.Context, status int, page views.TokensPage) error {
+	v := viewerOf(c)
+	tokens, err := s.store.AccessTokens(c.Request().Context(), v.User.ID)
+	if err != nil {
+		return err
+	}
+	page.Layout = s.layout(c, "Access tokens", "settings")
+	page.Tokens = tokens
+	page.Expiries = tokenExpiries
+	page.Now = s.store.Now()
+	page.APIURL = s.cfg.PublicURL()
+	return s.render(c, status, "tokens", page)
+}
+
+// handleTokenCreate issues a token and shows its secret, this once.
+func (s *Server) handleTokenCreate(c echo.Context) error {
+	name := c.FormValue("name")
+	var expires time.Time
+	if raw := c.FormValue("expires"); raw != "" {
+		days, err := strconv.Atoi(raw)
+		if err != nil || days < 0 || days > 3650 {
+			return s.renderTokens(c, http.StatusBadRequest, views.TokensPage{Error: "Pick an expiry from the list.", Name: name})
+		}
+		if days > 0 {
+			expires = s.store.Now().AddDate(0, 0, days)
+		}
+	}
+	tok, secret, err := s.store.CreateAccessToken(c.Request().Context(), viewerOf(c).User.ID, name, expires)
+	if app.ErrorCode(err) == app.EInvalid {
+		_, msg := app.ErrorDetail(err)
+		return s.renderTokens(c, http.StatusBadRequest, views.TokensPage{Error: msg, Name: name})
+	}
+	if err != nil {
+		return err
+	}
+	return s.renderTokens(c, http.StatusOK, views.TokensPage{NewToken: secret, NewTokenName: tok.Name})
+}
+
+// handleTokenRevoke ends one of the viewer's tokens.
+func (s *Server) handleTokenRevoke(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return app.ErrNotFound
+	}
+	if err := s.store.RevokeAccessToken(c.Request().Context(), viewerOf(c).User.ID, id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/settings/tokens")
+}
