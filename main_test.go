@@ -10,6 +10,7 @@ import (
 
 	"github.com/agentdeck/agentdeck/app"
 )
+
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &out); err != nil {
