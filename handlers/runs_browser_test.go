@@ -10,16 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// signInAs uses the demo sign-in page like a person would.
-func (b *browser) signInAs(t *testing.T, base, handle string) {
-	t.Helper()
-	b.do(t,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.Click(chromedp.CSS(`form:has(input[name=user][value=`+handle+`]) button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.who`)),
-	)
-}
-
 func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 	b := newBrowser(t)
 	eachStore(t, func(t *testing.T, s *app.Store) {
@@ -35,7 +25,8 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 		}), http.StatusCreated)
 		wantStatus(t, "chat events", w.as(t, "maya", "POST", "/api/v1/runs/"+chat+"/events", sessionEvents), http.StatusOK)
 
-		b.signInAs(t, w.URL, "maya")
+		b.do(t, chromedp.Navigate(w.URL+"/signin"))
+		b.signInAs(t, "maya")
 		b.do(t, chromedp.Navigate(w.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#item-"+run)))
 		if href := value(t, b, chromedp.AttributeValue(chromedp.CSS("#item-"+chat+" a.row__link"), "href")); href.Value != "agent://conversations/42" {
 			t.Errorf("the interactive row opens %q, want its deep link", href.Value)
@@ -76,7 +67,8 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 		}
 
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(".demo-users")))
-		b.signInAs(t, w.URL, "jonas")
+		b.do(t, chromedp.Navigate(w.URL+"/signin"))
+		b.signInAs(t, "jonas")
 		b.do(t, chromedp.Navigate(w.URL+shared.Path), chromedp.WaitVisible(chromedp.CSS(".transcript")))
 		if text := value(t, b, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "Billing refactor chat") || !strings.Contains(text, "shared with you") {
 			t.Errorf("jonas reading the shared conversation sees %q", text)
