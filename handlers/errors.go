@@ -14,6 +14,7 @@ import (
 var statusOf = map[string]int{
 	app.EInvalid:       http.StatusBadRequest,
 	app.EUnauthorized:  http.StatusUnauthorized,
+	app.EForbidden:     http.StatusForbidden,
 	app.ENotFound:      http.StatusNotFound,
 	app.EConflict:      http.StatusConflict,
 	app.ETooLarge:      http.StatusRequestEntityTooLarge,
