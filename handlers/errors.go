@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -43,6 +45,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if code := app.ErrorCode(err); code != app.EInternal {
 			status = statusOf[code]
 			_, message = app.ErrorDetail(err)
+			message = sentence(message)
 		}
 	}
 	if status >= 500 {
@@ -79,4 +82,18 @@ func codeFor(status int) string {
 func acceptsHTML(r *http.Request) bool {
 	a := r.Header.Get("Accept")
 	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*") || r.Header.Get("HX-Request") == "true"
+}
+
+// sentence makes a domain message, written to be embedded, stand alone on a
+// page: a capital first letter and a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
