@@ -149,3 +149,12 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *app.Store)) { apptest.Each
 
 // apptestSQLite is a fresh SQLite store, for tests of HTTP alone.
 func apptestSQLite(t testing.TB) *app.Store { return apptest.SQLite(t) }
+
+// freshStoreLike opens a new, empty store on the same kind of database as s.
+func freshStoreLike(t testing.TB, s *app.Store) *app.Store {
+	t.Helper()
+	if s.Dialect() == "postgres" {
+		return apptest.Postgres(t)
+	}
+	return apptest.SQLite(t)
+}

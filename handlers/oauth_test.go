@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -102,17 +103,18 @@ func fetch(t testing.TB, c *http.Client, u *url.URL) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp, readBody(t, resp)
+}
+
+// readBody reads and closes a response's body.
+func readBody(t testing.TB, resp *http.Response) string {
+	t.Helper()
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return resp, b.String()
+	return string(b)
 }
 
 // beginOIDC starts signing in the way the sign-in page's link does, and
