@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/config"
 )
 
 // csrfFixture is a small world for trying every state-changing route: ana
@@ -315,5 +317,28 @@ func TestSignInIsRateLimitedPerClient(t *testing.T) {
 	}
 	if resp, _ := a.get(t, c, "/signin", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("the sign-in page itself: status %d, want 200 (only /auth/ is limited)", resp.StatusCode)
+	}
+}
+
+func TestBehindATrustedProxyTheForwardedClientCounts(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.1/32")
+	a := newTestApp(t, apptestSQLite(t), func(cfg *config.Config) { cfg.TrustedProxies = []*net.IPNet{loopback} })
+	c := a.anonymous(t)
+	from := func(client string) http.Header { return http.Header{"X-Forwarded-For": {client}} }
+	for i := range 20 {
+		if resp, _ := a.get(t, c, "/auth/github", from("203.0.113.9")); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("request %d: status %d, want 404", i+1, resp.StatusCode)
+		}
+	}
+	if resp, _ := a.get(t, c, "/auth/github", from("203.0.113.9")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("client 203.0.113.9, request 21: status %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := a.get(t, c, "/auth/github", from("198.51.100.7")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another client behind the same proxy: status %d, want 404 (its own allowance)", resp.StatusCode)
+	}
+	// A client cannot claim to be someone else: only what the trusted
+	// proxy appended counts, and that is the rightmost address.
+	if resp, _ := a.get(t, c, "/auth/github", from("198.51.100.8, 203.0.113.9")); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("203.0.113.9 prefixing a made-up address: status %d, want 429", resp.StatusCode)
 	}
 }

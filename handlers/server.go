@@ -53,11 +53,26 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
-	// No proxy is trusted: the client address is the TCP peer's.
-	s.echo.IPExtractor = echo.ExtractIPDirect()
+	s.echo.IPExtractor = clientAddress(cfg.TrustedProxies)
 	s.echo.HTTPErrorHandler = s.handleError
 	s.routes()
 	return s, nil
+}
+
+// clientAddress decides who the client is, for the sign-in rate limit and
+// the log: the connection's peer, unless that peer is one of the trusted
+// proxies; then the nearest address in X-Forwarded-For that no trusted
+// proxy added. Nothing is trusted by default, since anyone can send the
+// header.
+func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // ServeHTTP lets tests drive the server through httptest.
