@@ -288,10 +288,6 @@ func (s *Server) handleOAuthCallback(c echo.Context) error {
 	q := c.QueryParams()
 	gr := s.gothicRequest(c, p, "", url.Values{"code": {q.Get("code")}, "state": {q.Get("state")}})
 	u, next, status, problem, err := s.completeSignIn(c, p, gr)
-	// gothic's own session of this sign-in ends here, however it went.
-	if err := gothic.Logout(c.Response(), gr); err != nil {
-		s.log.Warn("end gothic session", "err", err)
-	}
 	if err != nil {
 		return err
 	}
@@ -319,6 +315,16 @@ func (s *Server) completeSignIn(c echo.Context, p *provider, gr *http.Request) (
 	claimed, err := s.sessions.end(c.Request().Context(), sess)
 	if err != nil {
 		return nil, next, 0, "", err
+	}
+	if claimed {
+		// gothic's own session of this sign-in ends with it, however it
+		// goes. Only the request that claimed the sign-in may end it: a
+		// losing replay must not pull it from under the winner.
+		defer func() {
+			if err := gothic.Logout(c.Response(), gr); err != nil {
+				s.log.Warn("end gothic session", "err", err)
+			}
+		}()
 	}
 	q := c.QueryParams()
 	switch {

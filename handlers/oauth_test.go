@@ -362,6 +362,55 @@ func TestOIDCReplayedCallbackFails(t *testing.T) {
 	})
 }
 
+func TestOIDCConcurrentCallbacksSignInOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		p := newOIDCProvider(t)
+		a := oidcApp(t, s, p)
+		first := a.anonymous(t)
+		p.person("sub-twice", "twice", "")
+		callback := authorize(t, first, a.beginOIDC(t, first, ""))
+		second := a.anonymous(t)
+		appURL, _ := url.Parse(a.URL)
+		second.Jar.SetCookies(appURL, first.Jar.Cookies(appURL))
+
+		type answer struct {
+			status int
+			body   string
+		}
+		answers := make(chan answer, 2)
+		for _, c := range []*http.Client{first, second} {
+			go func() {
+				req, _ := http.NewRequest(http.MethodGet, callback.String(), nil)
+				resp, err := c.Do(req)
+				if err != nil {
+					answers <- answer{status: -1, body: err.Error()}
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				answers <- answer{resp.StatusCode, string(b)}
+			}()
+		}
+		got := []answer{<-answers, <-answers}
+		signedIn, refused := 0, 0
+		for _, ans := range got {
+			switch {
+			case ans.status == http.StatusSeeOther:
+				signedIn++
+			case ans.status == http.StatusBadRequest && strings.Contains(ans.body, "expired or was already used"):
+				// Refused by the claim on the session, before the
+				// provider was asked about the code a second time.
+				refused++
+			default:
+				t.Errorf("a concurrent callback answered %d: %.200s", ans.status, ans.body)
+			}
+		}
+		if signedIn != 1 || refused != 1 {
+			t.Errorf("%d of two concurrent callbacks signed in and %d were refused, want one each", signedIn, refused)
+		}
+	})
+}
+
 func TestOIDCReturnsOnlyToPathsOfThisSite(t *testing.T) {
 	p := newOIDCProvider(t)
 	a := oidcApp(t, apptestSQLite(t), p)
