@@ -330,6 +330,8 @@ func (s *Server) completeSignIn(c echo.Context, p *provider, gr *http.Request) (
 	switch {
 	case !claimed || s.store.Now().Unix() >= until:
 		return nil, next, http.StatusBadRequest, expired, nil
+	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(want)) != 1:
+		return nil, next, http.StatusBadRequest, "This answer does not belong to a sign-in started here. Start again.", nil
 	case q.Get("error") != "":
 		code := q.Get("error")
 		if !oauthErrorCode.MatchString(code) {
@@ -339,8 +341,6 @@ func (s *Server) completeSignIn(c echo.Context, p *provider, gr *http.Request) (
 			return nil, next, http.StatusForbidden, fmt.Sprintf("%s did not sign you in: access was denied there. You can try again.", p.Label), nil
 		}
 		return nil, next, http.StatusForbidden, fmt.Sprintf("%s did not sign you in (%s). You can try again.", p.Label, code), nil
-	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(want)) != 1:
-		return nil, next, http.StatusBadRequest, "This answer does not belong to a sign-in started here. Start again.", nil
 	case q.Get("code") == "":
 		return nil, next, http.StatusBadRequest, fmt.Sprintf("%s sent no sign-in code. Start again.", p.Label), nil
 	}
@@ -353,8 +353,13 @@ func (s *Server) completeSignIn(c echo.Context, p *provider, gr *http.Request) (
 		s.log.Error("complete sign-in", "provider", p.Name, "err", err)
 		return nil, next, http.StatusBadGateway, fmt.Sprintf("Signing in with %s failed on the way back. Try again in a moment.", p.Label), nil
 	}
+	avatar := gu.AvatarURL
+	if !strings.HasPrefix(avatar, "https://") {
+		// The Content-Security-Policy loads images over https only.
+		avatar = ""
+	}
 	u, err = s.store.SignIn(c.Request().Context(), app.ExternalAccount{
-		Provider: p.key, Subject: gu.UserID, Login: gu.NickName, Name: gu.Name, Email: gu.Email, AvatarURL: gu.AvatarURL,
+		Provider: p.key, Subject: gu.UserID, Login: gu.NickName, Name: gu.Name, Email: gu.Email, AvatarURL: avatar,
 	})
 	if app.ErrorCode(err) == app.EInvalid {
 		s.log.Warn("provider named no account", "provider", p.Name, "err", err)

@@ -267,6 +267,17 @@ func TestOIDCErrorFromTheProviderSignsNoOneIn(t *testing.T) {
 		if got := a.whoIs(t, c); got != "" {
 			t.Errorf("signed in as %q after the provider refused, want signed out", got)
 		}
+
+		// An error that is not a plain code is not repeated on the page.
+		p.deny.Store(true)
+		callback = authorize(t, c, a.beginOIDC(t, c, ""))
+		q := callback.Query()
+		q.Set("error", "Call 555-0100 to unlock your account")
+		callback.RawQuery = q.Encode()
+		resp, body = fetch(t, c, callback)
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(body, "555-0100") || !strings.Contains(body, "(an unknown error)") {
+			t.Errorf("callback with free text as error: status %d, want 403 naming an unknown error and nothing else", resp.StatusCode)
+		}
 		if n := userCount(t, s); n != 0 {
 			t.Errorf("%d users created, want none", n)
 		}
@@ -377,6 +388,25 @@ func TestOIDCConcurrentCallbacksSignInOnce(t *testing.T) {
 			status int
 			body   string
 		}
+		// On PostgreSQL both requests are made to read the session before
+		// either ends it: the test holds the session rows locked until both
+		// wait to delete. (SQLite shows no one waiting; there the requests
+		// race as they come.)
+		var release func()
+		if s.Dialect() == "postgres" {
+			tx, err := s.DB().BeginTx(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(`SELECT id_hash FROM sessions FOR UPDATE`); err != nil {
+				t.Fatal(err)
+			}
+			release = func() {
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		answers := make(chan answer, 2)
 		for _, c := range []*http.Client{first, second} {
 			go func() {
@@ -390,6 +420,10 @@ func TestOIDCConcurrentCallbacksSignInOnce(t *testing.T) {
 				b, _ := io.ReadAll(resp.Body)
 				answers <- answer{resp.StatusCode, string(b)}
 			}()
+		}
+		if release != nil {
+			waitForLockWaiters(t, s, `DELETE FROM "sessions"%`, 2)
+			release()
 		}
 		got := []answer{<-answers, <-answers}
 		signedIn, refused := 0, 0
@@ -409,6 +443,30 @@ func TestOIDCConcurrentCallbacksSignInOnce(t *testing.T) {
 			t.Errorf("%d of two concurrent callbacks signed in and %d were refused, want one each", signedIn, refused)
 		}
 	})
+}
+
+// waitForLockWaiters waits until n PostgreSQL sessions wait on a lock in a
+// statement like pattern. PostgreSQL is another process, so only polling
+// can tell.
+func waitForLockWaiters(t *testing.T, s *app.Store, pattern string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		var waiting int
+		err := s.DB().QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?`, pattern).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d statements like %s wait on the lock after 10s, want %d", waiting, pattern, n)
+		}
+	}
 }
 
 func TestOIDCReturnsOnlyToPathsOfThisSite(t *testing.T) {
