@@ -552,3 +552,43 @@ func TestOIDCIssuerThatCannotBeUsed(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryConfiguredProviderStartsASignIn(t *testing.T) {
+	a := newTestApp(t, apptestSQLite(t), func(cfg *config.Config) {
+		cfg.Demo = false
+		cfg.GitHub = config.Provider{ClientID: "gh-id", ClientSecret: "gh-secret"}
+		cfg.Google = config.Provider{ClientID: "go-id", ClientSecret: "go-secret"}
+		cfg.GitLab = config.Provider{ClientID: "gl-id", ClientSecret: "gl-secret"}
+	})
+	c := a.anonymous(t)
+	_, page := a.get(t, c, "/signin", nil)
+	for _, label := range []string{"Continue with GitHub", "Continue with Google", "Continue with GitLab"} {
+		if !strings.Contains(page, label) {
+			t.Errorf("the sign-in page lacks %q", label)
+		}
+	}
+	if strings.Contains(page, "OpenID Connect") {
+		t.Errorf("the sign-in page offers OpenID Connect, which is not configured")
+	}
+	for _, p := range []struct{ name, authorize, clientID, scope string }{
+		{"github", "https://github.com/login/oauth/authorize", "gh-id", "read:user user:email"},
+		{"google", "https://accounts.google.com/o/oauth2/auth", "go-id", "openid email profile"},
+		{"gitlab", "https://gitlab.com/oauth/authorize", "gl-id", "read_user"},
+	} {
+		resp, _ := a.get(t, c, "/auth/"+p.name, nil)
+		to := location(t, resp, http.StatusFound)
+		q := to.Query()
+		if got := to.Scheme + "://" + to.Host + to.Path; got != p.authorize {
+			t.Errorf("%s: sent to %s, want %s", p.name, got, p.authorize)
+		}
+		if q.Get("client_id") != p.clientID || q.Get("scope") != p.scope || q.Get("response_type") != "code" {
+			t.Errorf("%s: client_id %q, scope %q, response_type %q; want %q, %q, code", p.name, q.Get("client_id"), q.Get("scope"), q.Get("response_type"), p.clientID, p.scope)
+		}
+		if want := a.URL + "/auth/" + p.name + "/callback"; q.Get("redirect_uri") != want {
+			t.Errorf("%s: redirect_uri %q, want %q", p.name, q.Get("redirect_uri"), want)
+		}
+		if len(q.Get("state")) < 40 {
+			t.Errorf("%s: state %q, want a long random one", p.name, q.Get("state"))
+		}
+	}
+}
