@@ -16,6 +16,7 @@ const (
 	ENotFound      = "not_found"     // absent, or not visible to the caller
 	EUnprocessable = "unprocessable" // well-formed, but breaks a rule of §2
 	EUnauthorized  = "unauthorized"  // no valid credentials
+	EForbidden     = "forbidden"     // known to the caller, but not theirs to change
 	ETooLarge      = "too_large"     // a body or batch over its limit
 	ERateLimited   = "rate_limited"  // too many requests
 )

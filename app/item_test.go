@@ -40,19 +40,3 @@ func TestCheckTransition(t *testing.T) {
 		t.Error("success is final")
 	}
 }
-
-func TestHandleBase(t *testing.T) {
-	cases := map[string]string{
-		"Maya.Chen@example.com": "maya-chen",
-		"Tomás Ortega":          "tomas-ortega",
-		"--weird__name--":       "weird-name",
-		"@@@":                   "user",
-		"ALLCAPS":               "allcaps",
-	}
-	for in, want := range cases {
-		got := app.HandleBase(in)
-		if got != want || !app.ValidHandle(got) {
-			t.Errorf("HandleBase(%q) = %q (valid %v), want %q", in, got, app.ValidHandle(got), want)
-		}
-	}
-}

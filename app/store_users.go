@@ -61,11 +61,23 @@ func (s *Store) Users(ctx context.Context) ([]*User, error) {
 	return users, nil
 }
 
-// CreateTeam stores a new team with its creator as the first admin.
+// CreateTeam stores a new team with its creator as the first admin. A team
+// without a slug gets one made from its name, made unique (platform,
+// platform-2, …).
 func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error {
+	name, err := CheckTeamName(t.Name)
+	if err != nil {
+		return err
+	}
+	t.Name = name
 	now := s.Now()
 	t.CreatedAt = now
 	return s.inTx(ctx, func(tx bun.Tx) error {
+		if t.Slug == "" {
+			if t.Slug, err = freeSlug(ctx, tx, SlugBase(t.Name)); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
 			if isUniqueViolation(err) {
 				return Errorf(EConflict, "slug", "the team name %q is taken", t.Slug)

@@ -88,6 +88,17 @@ func HandleBase(s string) string {
 	if at := strings.IndexByte(s, '@'); at >= 0 {
 		s = s[:at]
 	}
+	return urlSafeName(s, "user")
+}
+
+// SlugBase turns a team's name into the base of its slug, the way HandleBase
+// does for people.
+func SlugBase(name string) string { return urlSafeName(name, "team") }
+
+// urlSafeName keeps the ASCII letters and digits of s, lower-cased, with
+// accents dropped and single dashes between words; fallback stands in for an
+// empty result.
+func urlSafeName(s, fallback string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range norm.NFKD.String(strings.ToLower(s)) {
@@ -107,7 +118,7 @@ func HandleBase(s string) string {
 		h = strings.TrimRight(h[:32], "-")
 	}
 	if h == "" {
-		h = "user"
+		h = fallback
 	}
 	return h
 }

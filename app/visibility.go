@@ -19,8 +19,11 @@ func (v Viewer) CanSee(it *Item) bool {
 	if it.CreatorID == v.User.ID {
 		return true
 	}
-	return it.Visibility == VisibilityTeam && it.TeamID != 0 && slices.Contains(v.TeamIDs, it.TeamID)
+	return it.Visibility == VisibilityTeam && it.TeamID != 0 && v.InTeam(it.TeamID)
 }
+
+// InTeam reports whether the viewer is a member of the team.
+func (v Viewer) InTeam(teamID int64) bool { return slices.Contains(v.TeamIDs, teamID) }
 
 // arm is one disjoint part of what a viewer sees: either the items they own,
 // or the team-visible items of one of their teams owned by someone else.

@@ -50,7 +50,11 @@ type Config struct {
 	DataDir     string // AGENTDECK_DATA_DIR
 	BaseURL     string // AGENTDECK_BASE_URL
 	SessionKeys []string
-	Demo        bool // AGENTDECK_DEMO=1, --demo
+	// TrustedProxies (AGENTDECK_TRUSTED_PROXIES) are the reverse proxies
+	// whose X-Forwarded-For header names the client; with none, the client
+	// is the connection's peer.
+	TrustedProxies []*net.IPNet
+	Demo           bool // AGENTDECK_DEMO=1, --demo
 	// DemoOnPublicAddress lets demo sign-in run on a non-loopback address,
 	// where anyone who reaches the port could sign in as anyone.
 	DemoOnPublicAddress bool
@@ -95,6 +99,23 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if k = strings.TrimSpace(k); k != "" {
 			c.SessionKeys = append(c.SessionKeys, k)
 		}
+	}
+	for _, p := range strings.Split(getenv("AGENTDECK_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return c, fmt.Errorf("AGENTDECK_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
 
 	c.Command = CommandServe

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -14,6 +16,7 @@ import (
 var statusOf = map[string]int{
 	app.EInvalid:       http.StatusBadRequest,
 	app.EUnauthorized:  http.StatusUnauthorized,
+	app.EForbidden:     http.StatusForbidden,
 	app.ENotFound:      http.StatusNotFound,
 	app.EConflict:      http.StatusConflict,
 	app.ETooLarge:      http.StatusRequestEntityTooLarge,
@@ -58,7 +61,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.JSON(status, errorJSON{Error: errorDetailJSON{Code: codeFor(status), Message: message, Field: field}})
 		return
 	}
-	page := views.ErrorPage{Layout: s.layout(c, http.StatusText(status), ""), Status: status, Message: message}
+	page := views.ErrorPage{Layout: s.layout(c, http.StatusText(status), ""), Status: status, Message: sentence(message)}
 	if err := s.render(c, status, "error", page); err != nil {
 		s.log.Error("render error page", "err", err)
 		c.String(status, message)
@@ -91,4 +94,18 @@ func codeFor(status int) string {
 func acceptsHTML(r *http.Request) bool {
 	a := r.Header.Get("Accept")
 	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*") || r.Header.Get("HX-Request") == "true"
+}
+
+// sentence makes a domain message, written to be embedded, stand alone on a
+// page: a capital first letter and a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[size:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,31 +22,43 @@ import (
 
 // testApp is the real server over a real store, listening on a loopback port.
 type testApp struct {
-	Store *app.Store
-	URL   string
+	Store  *app.Store
+	URL    string
+	Server *handlers.Server
 }
 
+// testSessionKey is the session key test apps use unless told otherwise.
+var testSessionKey = strings.Repeat("test-session-key-", 3)
+
 // newTestApp serves store in demo mode (demo sign-in on) with fixed session
-// keys; configure may change the configuration first.
+// keys, its base URL the address it listens on; configure may change the
+// configuration first.
 func newTestApp(t testing.TB, store *app.Store, configure func(*config.Config)) *testApp {
 	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
 	cfg := config.Config{
 		Command:     config.CommandServe,
 		Addr:        "127.0.0.1:0",
+		BaseURL:     "http://" + ts.Listener.Addr().String(),
 		DataDir:     t.TempDir(),
 		Demo:        true,
-		SessionKeys: []string{strings.Repeat("test-session-key-", 3)},
+		SessionKeys: []string{testSessionKey},
 	}
 	if configure != nil {
 		configure(&cfg)
 	}
-	srv, err := handlers.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logs io.Writer = io.Discard
+	if os.Getenv("TEST_SERVER_LOG") == "1" {
+		logs = os.Stderr
+	}
+	srv, err := handlers.New(cfg, store, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("build server: %v", err)
 	}
-	ts := httptest.NewServer(srv)
+	ts.Config.Handler = srv
+	ts.Start()
 	t.Cleanup(ts.Close)
-	return &testApp{Store: store, URL: ts.URL}
+	return &testApp{Store: store, URL: ts.URL, Server: srv}
 }
 
 // seededApp is a test app on the demo data set, pinned to a fixed "now".
@@ -137,3 +150,12 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *app.Store)) { apptest.Each
 // sqliteStore is a fresh SQLite store, for tests whose subject is not the
 // database.
 func sqliteStore(t testing.TB) *app.Store { return apptest.SQLite(t) }
+
+// freshStoreLike opens a new, empty store on the same kind of database as s.
+func freshStoreLike(t testing.TB, s *app.Store) *app.Store {
+	t.Helper()
+	if s.Dialect() == "postgres" {
+		return apptest.Postgres(t)
+	}
+	return apptest.SQLite(t)
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -89,26 +90,25 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadSession reads the session cookie. A tampered, expired or unreadable
-// cookie is a fresh, signed-out session, never an error. The session gets a
-// CSRF token on first use and is saved before the response is written.
+// loadSession reads the session cookie. A forged, expired or ended session
+// is a fresh, signed-out one, never an error; only a failing database is.
+// Nothing is stored for a visitor until something needs keeping. The
+// request carries the session store from here on, for gothic: gorilla
+// loads every session of a request through the request seen first.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), gothicSessions, s.sessions)))
 		sess, err := s.sessions.Get(c.Request(), sessionName)
 		if err != nil {
-			sess, _ = s.sessions.New(c.Request(), sessionName)
-			sess.IsNew = true
+			return err
 		}
 		c.Set(ctxSession, sess)
-		if _, ok := sess.Values[sessCSRF].(string); !ok {
-			sess.Values[sessCSRF] = randomToken()
-			s.saveSessionLater(c, sess)
-		}
 		return next(c)
 	}
 }
 
-// saveSessionLater writes the session cookie just before the response.
+// saveSessionLater writes the session just before the response.
 func (s *Server) saveSessionLater(c echo.Context, sess *sessions.Session) {
 	if c.Get("sessionSaveQueued") != nil {
 		return
@@ -123,13 +123,30 @@ func (s *Server) saveSessionLater(c echo.Context, sess *sessions.Session) {
 
 func sessionOf(c echo.Context) *sessions.Session { return c.Get(ctxSession).(*sessions.Session) }
 
-// csrfToken is the session's token, or "" outside the routes with sessions.
-func csrfToken(c echo.Context) string {
+// sessionCSRF is the session's token, or "" when it has none.
+func sessionCSRF(c echo.Context) string {
 	sess, ok := c.Get(ctxSession).(*sessions.Session)
 	if !ok {
 		return ""
 	}
 	tok, _ := sess.Values[sessCSRF].(string)
+	return tok
+}
+
+// csrfToken is the token a page's forms send back, created with the session
+// when the page is the first to need one; "" outside the routes with
+// sessions.
+func (s *Server) csrfToken(c echo.Context) string {
+	sess, ok := c.Get(ctxSession).(*sessions.Session)
+	if !ok {
+		return ""
+	}
+	if tok, _ := sess.Values[sessCSRF].(string); tok != "" {
+		return tok
+	}
+	tok := randomToken()
+	sess.Values[sessCSRF] = tok
+	s.saveSessionLater(c, sess)
 	return tok
 }
 
@@ -150,7 +167,7 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		want := csrfToken(c)
+		want := sessionCSRF(c)
 		got := c.Request().Header.Get("X-CSRF-Token")
 		if got == "" {
 			got = c.FormValue("csrf")
@@ -176,8 +193,8 @@ func (s *Server) requireViewer(next echo.HandlerFunc) echo.HandlerFunc {
 			if !errors.Is(err, app.ErrNotFound) {
 				return err
 			}
-			delete(sess.Values, sessUserID) // the user was removed
-			s.saveSessionLater(c, sess)
+			// The user was deleted, which ended their sessions already.
+			delete(sess.Values, sessUserID)
 		}
 		target := "/signin"
 		if next := c.Request().URL.RequestURI(); next != "/" {

@@ -32,9 +32,10 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 
 // layout fills the frame every page shares.
 func (s *Server) layout(c echo.Context, title, nav string) views.Layout {
-	l := views.Layout{Title: title, Demo: s.cfg.Demo, Nav: nav, CSRF: csrfToken(c)}
+	l := views.Layout{Title: title, Demo: s.cfg.Demo, Nav: nav}
 	if v, ok := c.Get(ctxViewer).(app.Viewer); ok {
 		l.User = v.User
+		l.CSRF = s.csrfToken(c)
 	}
 	return l
 }

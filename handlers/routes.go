@@ -33,10 +33,18 @@ func (s *Server) routes() {
 	api.POST("/runs/:id/events", s.handleAPIEventsAppend)
 	api.GET("/runs/:id/events", s.handleAPIEventsList)
 
-	web := e.Group("", middleware.BodyLimit("64K"), s.loadSession, s.checkCSRF)
+	// Every page with a session: body limit, session, CSRF check on
+	// every state-changing request.
+	withSession := []echo.MiddlewareFunc{middleware.BodyLimit("64K"), s.loadSession, s.checkCSRF}
+	web := e.Group("", withSession...)
 	web.GET("/signin", s.handleSignIn)
-	web.POST("/auth/demo", s.handleDemoSignIn)
 	web.POST("/signout", s.handleSignOut)
+
+	// Signing in, rate limited per client before anything else happens.
+	auth := e.Group("/auth", append([]echo.MiddlewareFunc{s.limitSignIns}, withSession...)...)
+	auth.POST("/demo", s.handleDemoSignIn)
+	auth.GET("/:provider", s.handleOAuthBegin)
+	auth.GET("/:provider/callback", s.handleOAuthCallback)
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
@@ -47,6 +55,17 @@ func (s *Server) routes() {
 	signedIn.GET("/settings/tokens", s.handleTokenList)
 	signedIn.POST("/settings/tokens", s.handleTokenCreate)
 	signedIn.POST("/settings/tokens/:id/revoke", s.handleTokenRevoke)
+	signedIn.GET("/teams", s.handleTeamList)
+	signedIn.POST("/teams", s.handleTeamCreate)
+	signedIn.GET("/teams/:slug", s.handleTeamShow)
+	signedIn.POST("/teams/:slug/name", s.handleTeamRename)
+	signedIn.POST("/teams/:slug/leave", s.handleTeamLeave)
+	signedIn.POST("/teams/:slug/members/:handle/role", s.handleMemberRole)
+	signedIn.POST("/teams/:slug/members/:handle/remove", s.handleMemberRemove)
+	signedIn.POST("/teams/:slug/invites", s.handleInviteCreate)
+	signedIn.POST("/teams/:slug/invites/:id/revoke", s.handleInviteRevoke)
+	signedIn.GET("/invites/:token", s.handleInviteShow)
+	signedIn.POST("/invites/:token", s.handleInviteAccept)
 }
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,

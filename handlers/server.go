@@ -4,7 +4,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,20 +14,21 @@ import (
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/config"
 	"github.com/agentdeck/agentdeck/views"
-	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 )
 
 // Server is the web app: configuration, store, templates and sessions, with
 // the Echo instance that routes requests to them.
 type Server struct {
-	cfg      config.Config
-	store    *app.Store
-	views    *views.Renderer
-	sessions sessions.Store
-	log      *slog.Logger
-	echo     *echo.Echo
-	limiter  *tokenLimiter
+	cfg       config.Config
+	store     *app.Store
+	views     *views.Renderer
+	sessions  *sessionStore
+	providers []*provider
+	signIns   *rateLimiter
+	log       *slog.Logger
+	echo      *echo.Echo
+	limiter   *tokenLimiter
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -42,36 +42,43 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, views: r, log: logger, sessions: newCookieStore(keys, cfg.Secure()),
-		limiter: newTokenLimiter(cfg.APIRateLimit)}
+	useGothic()
+	s := &Server{
+		cfg:       cfg,
+		store:     store,
+		views:     r,
+		log:       logger,
+		sessions:  newSessionStore(store, keys, cfg.Secure()),
+		providers: newProviders(cfg, randomToken()),
+		signIns:   newRateLimiter(signInBurst, signInEvery),
+		limiter:   newTokenLimiter(cfg.APIRateLimit),
+	}
 	if cfg.APIRateLimit <= 0 {
 		s.limiter = newTokenLimiter(config.DefaultAPIRateLimit)
 	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
-	// No proxy is trusted: the client address is the TCP peer's.
-	s.echo.IPExtractor = echo.ExtractIPDirect()
+	s.echo.IPExtractor = clientAddress(cfg.TrustedProxies)
 	s.echo.HTTPErrorHandler = s.handleError
 	s.routes()
 	return s, nil
 }
 
-// newCookieStore keeps the session in a signed and encrypted cookie. Keys
-// are newest first; older keys still read existing cookies.
-func newCookieStore(secrets [][]byte, secure bool) *sessions.CookieStore {
-	var pairs [][]byte
-	for _, k := range secrets {
-		hash := sha256.Sum256(append([]byte("agentdeck session hash:"), k...))
-		block := sha256.Sum256(append([]byte("agentdeck session block:"), k...))
-		pairs = append(pairs, hash[:], block[:])
+// clientAddress decides who the client is, for the sign-in rate limit and
+// the log: the connection's peer, unless that peer is one of the trusted
+// proxies; then the nearest address in X-Forwarded-For that no trusted
+// proxy added. Nothing is trusted by default, since anyone can send the
+// header.
+func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
 	}
-	st := sessions.NewCookieStore(pairs...)
-	st.Options = &sessions.Options{Path: "/", MaxAge: int(sessionLifetime.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	return st
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
-
-// sessionLifetime bounds how long a sign-in lasts.
-const sessionLifetime = 14 * 24 * time.Hour
 
 // ServeHTTP lets tests drive the server through httptest.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
@@ -88,6 +95,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go s.purgeSessions(ctx)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("handlers: serve: %w", err)
@@ -102,4 +110,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("handlers: serve: %w", err)
 	}
 	return nil
+}
+
+// purgeSessions deletes ended sessions every hour until ctx ends; they are
+// refused anyway, this only keeps the table small.
+func (s *Server) purgeSessions(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := s.store.PurgeSessions(ctx); err != nil {
+				s.log.Warn("purge sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged ended sessions", "count", n)
+			}
+		}
+	}
 }

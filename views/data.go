@@ -105,3 +105,37 @@ type RunPage struct {
 	Now          time.Time
 	Loc          *time.Location
 }
+
+// TeamsPage lists the viewer's teams and offers to create one.
+type TeamsPage struct {
+	Layout
+	Memberships []*app.Membership
+	Name        string // the create form's name, shown again after a problem
+	Error       string
+}
+
+// TeamPage is one team: its members and, for its admins, the forms that
+// manage it.
+type TeamPage struct {
+	Layout
+	Team    *app.Team
+	Role    app.Role // the viewer's
+	Members []*app.Membership
+	Invites []*app.Invite // the working invite links; admins only
+	// NewInviteURL is the invite link just made: the only time it is shown.
+	NewInviteURL string
+	Error        string
+	Now          time.Time
+}
+
+// Admin reports whether the viewer administers the team.
+func (p TeamPage) Admin() bool { return p.Role == app.RoleAdmin }
+
+// InvitePage asks whether to join the team of an invite link.
+type InvitePage struct {
+	Layout
+	Token   string
+	Team    *app.Team
+	Expires time.Time
+	Member  bool // the viewer is in the team already
+}

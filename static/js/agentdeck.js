@@ -72,6 +72,21 @@
     if (link) link.click();
   });
 
+  // A "Copy" button copies the field its data-copy names, such as a new
+  // invite link; the field is selected too, for copying by hand.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+      }, function () {});
+    }
+  });
+
   // Deferred scripts run before DOMContentLoaded, and htmx set up its own
   // listener first, so the form is processed by the time this runs.
   document.addEventListener("DOMContentLoaded", rememberZone);
