@@ -208,10 +208,98 @@ func (s *Store) Item(ctx context.Context, v Viewer, id string) (*Item, error) {
 	return it, nil
 }
 
+// ItemSeenBy returns one item, read once for many viewers, with those of the
+// viewers who may see it (Viewer.CanSee). It returns ErrNotFound when the
+// item is absent or none of them may see it.
+func (s *Store) ItemSeenBy(ctx context.Context, id string, viewers []Viewer) (*Item, []Viewer, error) {
+	if !validItemID(id) {
+		return nil, nil, ErrNotFound
+	}
+	it := new(Item)
+	err := s.db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: item %s: %w", id, notFound(err))
+	}
+	var seers []Viewer
+	for _, v := range viewers {
+		if v.CanSee(it) {
+			seers = append(seers, v)
+		}
+	}
+	if len(seers) == 0 {
+		return nil, nil, fmt.Errorf("app: item %s: %w", id, ErrNotFound)
+	}
+	return it, seers, nil
+}
+
+// InView reports whether the item is one of those the query lists, on any
+// page: the view's own query, narrowed to one id, so that "matches the view"
+// has a single definition.
+func (s *Store) InView(ctx context.Context, q Query, id string) (bool, error) {
+	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	if len(arms) == 0 || !validItemID(id) {
+		return false, nil
+	}
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		parts[i] = s.armQuery(q, a, "id").Where("id = ?", id)
+	}
+	n, err := s.db.NewSelect().TableExpr("(?) AS u", s.unionOfArms(parts)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("app: item %s in view: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // CreateItem validates and stores a new item. Missing id, times and
 // visibility get their defaults.
 func (s *Store) CreateItem(ctx context.Context, it *Item) error {
-	return createItems(ctx, s.db, s.Now(), it)
+	if err := createItems(ctx, s.db, s.Now(), it); err != nil {
+		return err
+	}
+	s.itemChanged(it.ID)
+	return nil
+}
+
+// SetItemStatus changes an item's status under the rules of §2; a final
+// status also records when the item finished. Setting the status it already
+// has changes nothing.
+func (s *Store) SetItemStatus(ctx context.Context, id string, status Status) error {
+	if !validItemID(id) {
+		return fmt.Errorf("app: item %s: %w", id, ErrNotFound)
+	}
+	changed := false
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		it := new(Item)
+		sel := tx.NewSelect().Model(it).Column("kind", "status", "finished_at").Where("id = ?", id)
+		if s.dialect == "postgres" {
+			sel = sel.For("UPDATE")
+		}
+		if err := sel.Scan(ctx); err != nil {
+			return fmt.Errorf("app: item %s: %w", id, notFound(err))
+		}
+		if err := CheckTransition(it.Kind, it.Status, status); err != nil {
+			return err
+		}
+		if it.Status == status {
+			return nil
+		}
+		now := s.Now()
+		upd := tx.NewUpdate().Model((*Item)(nil)).Where("id = ?", id).
+			Set("status = ?", status).Set("updated_at = ?", now)
+		if status.Final() && it.FinishedAt.IsZero() {
+			upd = upd.Set("finished_at = ?", now)
+		}
+		if _, err := upd.Exec(ctx); err != nil {
+			return fmt.Errorf("app: set status of item %s: %w", id, err)
+		}
+		changed = true
+		return nil
+	})
+	if err == nil && changed {
+		s.itemChanged(id)
+	}
+	return err
 }
 
 // createItems inserts items in one statement after checking each.
