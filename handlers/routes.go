@@ -12,7 +12,9 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.logRequests, s.recoverPanics, securityHeaders)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5}))
+	// Live streams are neither compressed nor buffered: every message must
+	// leave at once.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, Skipper: isEventStream}))
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
@@ -25,7 +27,11 @@ func (s *Server) routes() {
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
+	signedIn.GET("/events", s.handleEvents)
 }
+
+// isEventStream picks out the Server-Sent Events route.
+func isEventStream(c echo.Context) bool { return c.Request().URL.Path == "/events" }
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,
 // so they may be cached for good.

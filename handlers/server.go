@@ -28,6 +28,7 @@ type Server struct {
 	sessions sessions.Store
 	log      *slog.Logger
 	echo     *echo.Echo
+	streams  *streams
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -42,6 +43,7 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: store, views: r, log: logger, sessions: newCookieStore(keys, cfg.Secure())}
+	s.streams = newStreams(s)
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	// No proxy is trusted: the client address is the TCP peer's.
@@ -71,7 +73,8 @@ const sessionLifetime = 14 * 24 * time.Hour
 // ServeHTTP lets tests drive the server through httptest.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
+// Serve answers on ln until ctx ends, then shuts down gracefully: it ends the
+// live streams first (they would never finish on their own), stops
 // accepting, lets requests in flight finish for up to ten seconds, and
 // returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -81,6 +84,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
