@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -132,6 +133,28 @@ func TestBrowserHoldsNewRowsWhileScrolledAndFollowsTheTab(t *testing.T) {
 		waitFor(t, b, "the teammate's run under All", fmt.Sprintf(`document.querySelector("#rows > tr").id === %q`, "item-"+shared.ID))
 		noConsoleErrors(t, b)
 	})
+}
+
+func TestBrowserCatchesUpAfterAServerRestart(t *testing.T) {
+	b := newBrowser(t)
+	s := apptest.SQLite(t)
+	now := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	if err := s.Seed(context.Background(), app.DemoSeed(now)); err != nil {
+		t.Fatal(err)
+	}
+	first := startServer(t, s, "127.0.0.1:0")
+	openLiveView(t, b, first.testApp, "maya", "/")
+	js(t, b, `(window.sameDocument = "yes")`)
+
+	first.stopWithin(t, 2*time.Second)
+	it := working(t, s, "maya", "Reported while the server was down", nil)
+	startServer(t, s, strings.TrimPrefix(first.URL, "http://"))
+
+	waitFor(t, b, "the run reported during the restart", fmt.Sprintf(`document.querySelector("#rows > tr").id === %q`, "item-"+it.ID))
+	if js(t, b, `String(window.sameDocument)`) != "yes" {
+		t.Error("the page reloaded; want the live connection to catch up in place")
+	}
 }
 
 var tags = regexp.MustCompile(`<[^>]*>`)

@@ -391,6 +391,56 @@ func TestEventsCrossReplicasThroughPostgres(t *testing.T) {
 	}
 }
 
+// servedApp is a server running Serve, as agentdeck serve does, rather than
+// under httptest.
+type servedApp struct {
+	*testApp
+	cancel context.CancelFunc
+	served chan error
+}
+
+// startServer serves store on addr ("127.0.0.1:0" for any port) until the
+// test ends or stopWithin is called.
+func startServer(t *testing.T, store *app.Store, addr string) *servedApp {
+	t.Helper()
+	cfg := config.Config{Command: config.CommandServe, Addr: addr, DataDir: t.TempDir(), Demo: true,
+		SessionKeys: []string{strings.Repeat("test-session-key-", 3)}}
+	srv, err := handlers.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sa := &servedApp{testApp: &testApp{Store: store, URL: "http://" + ln.Addr().String()}, cancel: cancel, served: make(chan error, 1)}
+	go func() { sa.served <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-sa.served
+	})
+	return sa
+}
+
+// stopWithin shuts the server down and fails the test unless Serve returns
+// within limit; it returns how long the shutdown took.
+func (sa *servedApp) stopWithin(t *testing.T, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	sa.cancel()
+	select {
+	case err := <-sa.served:
+		sa.served <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(limit):
+		t.Fatalf("the server still runs %s after its shutdown began", limit)
+	}
+	return time.Since(start)
+}
+
 func TestShutdownEndsAHundredStreamsWithinTwoSeconds(t *testing.T) {
 	s := apptest.SQLite(t)
 	now := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
@@ -398,43 +448,17 @@ func TestShutdownEndsAHundredStreamsWithinTwoSeconds(t *testing.T) {
 	if err := s.Seed(context.Background(), app.DemoSeed(now)); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{Command: config.CommandServe, Addr: "127.0.0.1:0", DataDir: t.TempDir(), Demo: true,
-		SessionKeys: []string{strings.Repeat("test-session-key-", 3)}}
-	srv, err := handlers.New(cfg, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	a := &testApp{Store: s, URL: "http://" + ln.Addr().String()}
+	a := startServer(t, s, "127.0.0.1:0")
 	maya := a.signIn(t, "maya")
 
 	const n = 100
 	streams := make([]*sseStream, n)
 	for i := range streams {
 		streams[i] = a.openStream(t, maya, "/events?tab=all")
-	}
-	for _, st := range streams {
-		st.next(t) // each is registered and catching up
+		streams[i].next(t) // registered and caught up
 	}
 
-	start := time.Now()
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatalf("the server still runs 2s after shutdown began, with %d streams open", n)
-	}
-	took := time.Since(start)
+	took := a.stopWithin(t, 2*time.Second)
 	for i, st := range streams {
 		select {
 		case <-st.done:
