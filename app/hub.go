@@ -43,9 +43,15 @@ type Hub interface {
 // ErrHubClosed is returned by Subscribe once the hub is closed.
 var ErrHubClosed = errors.New("app: the hub is closed")
 
-// coalesceWindow is how long hints wait to be sent, so that a burst of
-// changes to one item (status, credits, finished) goes out as one hint.
-const coalesceWindow = 50 * time.Millisecond
+// Hints are throttled per hint: the first goes out after coalesceLead (which
+// gathers writes that land together into one send), and repeats within the
+// following coalesceWindow go out once, at its end. A burst of changes to one
+// item (status, credits, finished, a stream of log lines) is thus at most two
+// hints per window, and a lone change costs no more than coalesceLead.
+const (
+	coalesceLead   = 5 * time.Millisecond
+	coalesceWindow = 50 * time.Millisecond
+)
 
 // Subscription receives hints from a Hub.
 type Subscription struct {
@@ -127,25 +133,51 @@ func (f *fanout) closeAll() {
 	}
 }
 
-// coalescer gathers published hints for a short window and sends each
-// distinct one once. It runs no goroutine of its own: a timer sends.
+// coalescer throttles published hints (see coalesceWindow). It runs no
+// goroutine of its own: timers send, one send at a time.
 type coalescer struct {
-	window time.Duration
-	send   func([]Hint)
+	lead, window time.Duration
+	send         func([]Hint)
+	sendMu       sync.Mutex // keeps sends in order, one at a time
 
-	mu      sync.Mutex
-	pending []Hint
-	seen    map[Hint]bool
-	timer   *time.Timer
-	closed  bool
-	sending sync.WaitGroup
+	mu          sync.Mutex
+	leading     hintSet // new hints, sent when leadTimer fires
+	trailing    hintSet // repeats of recent hints, sent when the window ends
+	recent      map[Hint]bool
+	leadTimer   *time.Timer // nil when no leading hint waits
+	windowTimer *time.Timer // nil when no window is open
+	closed      bool
+	sending     sync.WaitGroup // timers started and not yet done
 }
 
-func newCoalescer(window time.Duration, send func([]Hint)) *coalescer {
-	return &coalescer{window: window, send: send, seen: map[Hint]bool{}}
+// hintSet is an ordered set of hints.
+type hintSet struct {
+	list []Hint
+	has  map[Hint]bool
 }
 
-// add queues hints and starts the window if none is open.
+func (s *hintSet) add(h Hint) {
+	if s.has == nil {
+		s.has = map[Hint]bool{}
+	}
+	if !s.has[h] {
+		s.has[h] = true
+		s.list = append(s.list, h)
+	}
+}
+
+// take empties the set and returns what it held.
+func (s *hintSet) take() []Hint {
+	list := s.list
+	*s = hintSet{}
+	return list
+}
+
+func newCoalescer(lead, window time.Duration, send func([]Hint)) *coalescer {
+	return &coalescer{lead: lead, window: window, send: send, recent: map[Hint]bool{}}
+}
+
+// add queues hints: new ones for the lead, recent ones for the window's end.
 func (c *coalescer) add(hints ...Hint) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,38 +185,80 @@ func (c *coalescer) add(hints ...Hint) {
 		return
 	}
 	for _, h := range hints {
-		if !c.seen[h] {
-			c.seen[h] = true
-			c.pending = append(c.pending, h)
+		if c.recent[h] {
+			c.trailing.add(h)
+		} else {
+			c.leading.add(h)
 		}
 	}
-	if c.timer == nil && len(c.pending) > 0 {
+	if c.leadTimer == nil && len(c.leading.list) > 0 {
 		c.sending.Add(1)
-		c.timer = time.AfterFunc(c.window, c.flush)
+		c.leadTimer = time.AfterFunc(c.lead, c.flushLeading)
 	}
 }
 
-// flush sends what is pending and closes the window.
-func (c *coalescer) flush() {
+// flushLeading sends the new hints and opens a window in which their repeats
+// wait.
+func (c *coalescer) flushLeading() {
 	defer c.sending.Done()
 	c.mu.Lock()
-	hints := c.pending
-	c.pending, c.seen, c.timer = nil, map[Hint]bool{}, nil
+	hints := c.leading.take()
+	c.leadTimer = nil
+	for _, h := range hints {
+		c.recent[h] = true
+	}
+	if c.windowTimer == nil && len(hints) > 0 && !c.closed {
+		c.sending.Add(1)
+		c.windowTimer = time.AfterFunc(c.window, c.flushTrailing)
+	}
+	c.sendInOrder(hints)
+}
+
+// flushTrailing ends a window: it sends the repeats that waited, which open
+// the next window, or closes it when there were none.
+func (c *coalescer) flushTrailing() {
+	defer c.sending.Done()
+	c.mu.Lock()
+	hints := c.trailing.take()
+	c.windowTimer = nil
+	c.recent = map[Hint]bool{}
+	for _, h := range hints {
+		c.recent[h] = true
+	}
+	if len(hints) > 0 && !c.closed {
+		c.sending.Add(1)
+		c.windowTimer = time.AfterFunc(c.window, c.flushTrailing)
+	}
+	c.sendInOrder(hints)
+}
+
+// sendInOrder takes the send lock before releasing c.mu, so that sends leave
+// in the order their hints were taken.
+func (c *coalescer) sendInOrder(hints []Hint) {
+	c.sendMu.Lock()
 	c.mu.Unlock()
+	defer c.sendMu.Unlock()
 	if len(hints) > 0 {
 		c.send(hints)
 	}
 }
 
-// close sends what is pending now rather than at the end of the window, and
-// waits for any send in progress.
+// close sends everything that waits now rather than on its timer, and waits
+// for any send in progress.
 func (c *coalescer) close() {
 	c.mu.Lock()
 	c.closed = true
-	t := c.timer
-	c.mu.Unlock()
-	if t != nil && t.Stop() {
-		c.flush()
+	var stopped int
+	for _, t := range []*time.Timer{c.leadTimer, c.windowTimer} {
+		if t != nil && t.Stop() {
+			stopped++
+		}
+	}
+	c.leadTimer, c.windowTimer = nil, nil
+	hints := append(c.leading.take(), c.trailing.take()...)
+	c.sendInOrder(hints)
+	for range stopped {
+		c.sending.Done()
 	}
 	c.sending.Wait()
 }
@@ -198,7 +272,7 @@ type memoryHub struct {
 
 func newMemoryHub() *memoryHub {
 	h := &memoryHub{}
-	h.co = newCoalescer(coalesceWindow, h.fan.deliver)
+	h.co = newCoalescer(coalesceLead, coalesceWindow, h.fan.deliver)
 	return h
 }
 

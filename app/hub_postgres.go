@@ -51,7 +51,7 @@ func newPostgresHub(db *bun.DB, dsn, schema string) *postgresHub {
 	sum := sha256.Sum256([]byte(schema))
 	suffix := hex.EncodeToString(sum[:6])
 	h := &postgresHub{db: db, dsn: dsn, schema: schema, itemsChannel: "agentdeck_items_" + suffix, eventsChannel: "agentdeck_events_" + suffix}
-	h.co = newCoalescer(coalesceWindow, h.notify)
+	h.co = newCoalescer(coalesceLead, coalesceWindow, h.notify)
 	return h
 }
 
