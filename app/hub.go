@@ -27,8 +27,8 @@ func (h Hint) Resync() bool { return h.ItemID == "" }
 // this process on SQLite, and across every replica sharing the database on
 // PostgreSQL (LISTEN/NOTIFY). Store.Hub returns the store's hub.
 type Hub interface {
-	// Publish announces hints. They go out together after a short delay, each
-	// distinct hint once, so a burst of writes to one item is one hint.
+	// Publish announces hints. They are throttled (see coalesceWindow): a
+	// burst of writes to one item is one or two hints, never one per write.
 	Publish(hints ...Hint)
 	// Subscribe returns a subscription that receives every hint published
 	// from the moment Subscribe returns, in any replica. Its channel holds at

@@ -21,7 +21,7 @@ const (
 )
 
 // postgresHub spreads hints across every replica on one PostgreSQL database:
-// Publish sends a NOTIFY per hint after the coalescing window, and one
+// Publish sends a NOTIFY per throttled hint (coalesceWindow), and one
 // dedicated listener connection per process, open while anyone subscribes,
 // hands what it hears to the process's subscribers. A replica's own hints
 // come back to it through the same path.

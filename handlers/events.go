@@ -111,8 +111,8 @@ func (s *Server) handleEvents(c echo.Context) error {
 	}
 }
 
-// viewResults reads the first page of a view and its summary, as the page
-// shows them, with their digest.
+// viewResults reads a page of a view (the first, unless the filter has a
+// cursor) and its summary, as the page shows them, with their digest.
 func (s *Server) viewResults(ctx context.Context, q app.Query, f app.Filter) (views.ViewPage, error) {
 	page, err := s.store.Items(ctx, q, app.PageSize)
 	if err != nil {
