@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// The store's background work (the change hub) logs through the default.
+	slog.SetDefault(logger)
 	switch cfg.Command {
 	case config.CommandVersion:
 		fmt.Fprintln(stdout, "agentdeck", version)

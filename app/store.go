@@ -25,6 +25,7 @@ type Store struct {
 	db      *bun.DB
 	dialect string
 	now     func() time.Time
+	hub     Hub
 }
 
 // OpenStore connects to dsn: a postgres:// URL, or else the path of an SQLite
@@ -33,6 +34,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 	var (
 		db      *bun.DB
 		dialect string
+		hub     Hub
 	)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sqldb, err := sql.Open("pgx", dsn)
@@ -43,18 +45,25 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		db, dialect = bun.NewDB(sqldb, pgdialect.New()), "postgres"
+		var schema string
+		if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("app: connect to the postgres database: %w", err)
+		}
+		hub = newPostgresHub(db, dsn, schema)
 	} else {
 		sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 		if err != nil {
 			return nil, fmt.Errorf("app: open sqlite %s: %w", dsn, err)
 		}
 		db, dialect = bun.NewDB(sqldb, sqlitedialect.New()), "sqlite"
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("app: connect to the sqlite database: %w", err)
+		}
+		hub = newMemoryHub()
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("app: connect to the %s database: %w", dialect, err)
-	}
-	return &Store{db: db, dialect: dialect, now: time.Now}, nil
+	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub}, nil
 }
 
 // sqliteDSN sets the pragmas the modernc driver reads from the DSN (it ignores
@@ -71,8 +80,34 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Close releases the database connections.
-func (s *Store) Close() error { return s.db.Close() }
+// Close sends the hints still pending, ends the hub's subscriptions and
+// releases the database connections.
+func (s *Store) Close() error {
+	s.hub.Close()
+	return s.db.Close()
+}
+
+// Hub is where the store announces changes that views show: in this process
+// on SQLite, to every replica on PostgreSQL.
+func (s *Store) Hub() Hub { return s.hub }
+
+// itemChanged announces, after the write has committed, that items changed in
+// a way a view shows (created, status, credits, finished). Every write path
+// that changes such fields calls it once; the hub coalesces bursts.
+func (s *Store) itemChanged(ids ...string) {
+	hints := make([]Hint, len(ids))
+	for i, id := range ids {
+		hints[i] = Hint{ItemID: id}
+	}
+	s.hub.Publish(hints...)
+}
+
+// eventsAppended announces, after the write has committed, that events were
+// appended to an item, for the session page's tail. It is one hint per item
+// and window however many events arrived, never one per log line.
+func (s *Store) eventsAppended(itemID string) {
+	s.hub.Publish(Hint{ItemID: itemID, Events: true})
+}
 
 // Dialect is "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.dialect }

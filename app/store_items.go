@@ -230,10 +230,57 @@ func (s *Store) Item(ctx context.Context, v Viewer, id string) (*Item, error) {
 	return it, nil
 }
 
+// ItemSeenBy returns one item, read once for many viewers, with those of the
+// viewers who may see it (Viewer.CanSee). It returns ErrNotFound when the
+// item is absent or none of them may see it.
+func (s *Store) ItemSeenBy(ctx context.Context, id string, viewers []Viewer) (*Item, []Viewer, error) {
+	if !validItemID(id) {
+		return nil, nil, ErrNotFound
+	}
+	it := new(Item)
+	err := s.db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: item %s: %w", id, notFound(err))
+	}
+	var seers []Viewer
+	for _, v := range viewers {
+		if v.CanSee(it) {
+			seers = append(seers, v)
+		}
+	}
+	if len(seers) == 0 {
+		return nil, nil, fmt.Errorf("app: item %s: %w", id, ErrNotFound)
+	}
+	return it, seers, nil
+}
+
+// InView reports whether the item is one of those the query lists, on any
+// page: the view's own query, narrowed to one id, so that "matches the view"
+// has a single definition.
+func (s *Store) InView(ctx context.Context, q Query, id string) (bool, error) {
+	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	if len(arms) == 0 || !validItemID(id) {
+		return false, nil
+	}
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		parts[i] = s.armQuery(q, a, "id").Where("id = ?", id)
+	}
+	n, err := s.db.NewSelect().TableExpr("(?) AS u", s.unionOfArms(parts)).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("app: item %s in view: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // CreateItem validates and stores a new item. Missing id, times and
 // visibility get their defaults.
 func (s *Store) CreateItem(ctx context.Context, it *Item) error {
-	return createItems(ctx, s.db, s.Now(), it)
+	if err := createItems(ctx, s.db, s.Now(), it); err != nil {
+		return err
+	}
+	s.itemChanged(it.ID)
+	return nil
 }
 
 // createItems inserts items in one statement after checking each.

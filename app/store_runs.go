@@ -73,6 +73,7 @@ func (s *Store) CreateRun(ctx context.Context, v Viewer, n NewRun) (*Item, bool,
 		return nil, false, fmt.Errorf("app: create run: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
+		s.itemChanged(it.ID)
 		created, err := s.itemByID(ctx, s.db, it.ID)
 		return created, true, err
 	}
@@ -169,11 +170,13 @@ func (s *Store) ownRun(ctx context.Context, db bun.IDB, v Viewer, id string, for
 // final status records the finish time, now unless the change names one.
 func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange) (*Item, error) {
 	var out *Item
+	changed := false
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		it, err := s.ownRun(ctx, tx, v, id, true)
 		if err != nil {
 			return err
 		}
+		before := *it
 		now := s.Now()
 		if ch.Status != nil {
 			if err := CheckTransition(it.Kind, it.Status, *ch.Status); err != nil {
@@ -205,6 +208,13 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 		if err := it.Validate(); err != nil {
 			return err
 		}
+		if it.Status == before.Status && it.Title == before.Title && it.FinishedAt.Equal(before.FinishedAt) &&
+			it.Inference == before.Inference && it.Compute == before.Compute {
+			// A replayed change: nothing to write or announce.
+			out, err = s.itemByID(ctx, tx, id)
+			return err
+		}
+		changed = true
 		it.UpdatedAt = now
 		_, err = tx.NewUpdate().Model(it).
 			Column("status", "title", "finished_at", "inference_credits", "compute_credits", "updated_at").
@@ -217,6 +227,9 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 	})
 	if err != nil {
 		return nil, err
+	}
+	if changed {
+		s.itemChanged(id)
 	}
 	return out, nil
 }
@@ -253,6 +266,9 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 	n, err := s.insertEvents(ctx, unique)
 	if err != nil {
 		return 0, 0, fmt.Errorf("app: append %d events to %s: %w", len(unique), itemID, err)
+	}
+	if n > 0 {
+		s.eventsAppended(itemID)
 	}
 	return int(n), len(events) - int(n), nil
 }

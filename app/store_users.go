@@ -125,6 +125,35 @@ func (s *Store) teamIDs(ctx context.Context, userID int64) ([]int64, error) {
 	return ids, nil
 }
 
+// Viewers loads many users and their teams at once, keyed by user id; ids of
+// users that no longer exist are left out.
+func (s *Store) Viewers(ctx context.Context, userIDs []int64) (map[int64]Viewer, error) {
+	out := map[int64]Viewer{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	var users []*User
+	if err := s.db.NewSelect().Model(&users).Where("id IN (?)", bun.In(userIDs)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("app: users %v: %w", userIDs, err)
+	}
+	var members []Membership
+	err := s.db.NewSelect().Model(&members).Column("team_id", "user_id").
+		Where("user_id IN (?)", bun.In(userIDs)).Order("user_id", "team_id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: teams of users %v: %w", userIDs, err)
+	}
+	for _, u := range users {
+		out[u.ID] = Viewer{User: u}
+	}
+	for _, m := range members {
+		if v, ok := out[m.UserID]; ok {
+			v.TeamIDs = append(v.TeamIDs, m.TeamID)
+			out[m.UserID] = v
+		}
+	}
+	return out, nil
+}
+
 // Teammates returns the viewer and everyone who shares a team with them, by
 // name: the people the creator filter offers.
 func (s *Store) Teammates(ctx context.Context, v Viewer) ([]*User, error) {

@@ -57,7 +57,9 @@ func newTestApp(t testing.TB, store *app.Store, configure func(*config.Config)) 
 	}
 	ts.Config.Handler = srv
 	ts.Start()
-	t.Cleanup(ts.Close)
+	// Live streams never end on their own; end them before Close waits for
+	// every request to finish.
+	t.Cleanup(func() { srv.CloseStreams(); ts.Close() })
 	return &testApp{Store: store, URL: ts.URL, Server: srv}
 }
 

@@ -169,14 +169,16 @@ func BenchmarkIngestLogEvents(b *testing.B) {
 	}
 }
 
-func envInt(b *testing.B, name string, def int) int {
+// envInt reads a positive number from the environment, or def when unset.
+func envInt(tb testing.TB, name string, def int) int {
+	tb.Helper()
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		b.Fatalf("%s=%q is not a positive integer", name, v)
+		tb.Fatalf("%s=%q is not a positive integer", name, v)
 	}
 	return n
 }

@@ -196,6 +196,11 @@ func (s *Server) requireViewer(next echo.HandlerFunc) echo.HandlerFunc {
 			// The user was deleted, which ended their sessions already.
 			delete(sess.Values, sessUserID)
 		}
+		if strings.Contains(c.Request().Header.Get("Accept"), "text/event-stream") {
+			// A live stream cannot follow a redirect to a page; the page
+			// that opened it handles signing in.
+			return echo.NewHTTPError(http.StatusUnauthorized, "Sign in to receive live updates.")
+		}
 		target := "/signin"
 		if next := c.Request().URL.RequestURI(); next != "/" {
 			target += "?next=" + url.QueryEscape(next)

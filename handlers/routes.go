@@ -13,9 +13,11 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.logRequests, s.recoverPanics, securityHeaders)
-	// API answers are small JSON; compressing them costs more than it saves.
+	// Live streams are neither compressed nor buffered: every message must
+	// leave at once. API answers are small JSON; compressing them costs more
+	// than it saves.
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, Skipper: func(c echo.Context) bool {
-		return strings.HasPrefix(c.Request().URL.Path, "/api/")
+		return isEventStream(c) || strings.HasPrefix(c.Request().URL.Path, "/api/")
 	}}))
 
 	e.GET("/healthz", s.handleHealth)
@@ -66,7 +68,11 @@ func (s *Server) routes() {
 	signedIn.POST("/teams/:slug/invites/:id/revoke", s.handleInviteRevoke)
 	signedIn.GET("/invites/:token", s.handleInviteShow)
 	signedIn.POST("/invites/:token", s.handleInviteAccept)
+	signedIn.GET("/events", s.handleEvents)
 }
+
+// isEventStream picks out the Server-Sent Events route.
+func isEventStream(c echo.Context) bool { return c.Request().URL.Path == "/events" }
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,
 // so they may be cached for good.

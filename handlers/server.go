@@ -29,6 +29,7 @@ type Server struct {
 	log       *slog.Logger
 	echo      *echo.Echo
 	limiter   *tokenLimiter
+	streams   *streams
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -56,6 +57,7 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	if cfg.APIRateLimit <= 0 {
 		s.limiter = newTokenLimiter(config.DefaultAPIRateLimit)
 	}
+	s.streams = newStreams(s)
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.IPExtractor = clientAddress(cfg.TrustedProxies)
@@ -83,7 +85,8 @@ func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 // ServeHTTP lets tests drive the server through httptest.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// Serve answers on ln until ctx ends, then shuts down gracefully: it stops
+// Serve answers on ln until ctx ends, then shuts down gracefully: it ends the
+// live streams first (they would never finish on their own), stops
 // accepting, lets requests in flight finish for up to ten seconds, and
 // returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -93,6 +96,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeSessions(ctx)

@@ -18,17 +18,9 @@ const tzCookie = "tz"
 func (s *Server) handleView(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := viewerOf(c)
-	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	q, err := viewQuery(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The address's query string is malformed. Check the link, or start again from the runs page.")
-	}
-	if q.Get("tz") == "" {
-		// document.cookie values are URL-encoded: "Europe%2FBerlin".
-		if ck, err := c.Cookie(tzCookie); err == nil {
-			if tz, err := url.QueryUnescape(ck.Value); err == nil && app.ValidZone(tz) {
-				q.Set("tz", tz)
-			}
-		}
+		return err
 	}
 	f, problems := app.ParseFilter(q)
 	query, f, more, err := s.store.ResolveFilter(ctx, v, f)
@@ -36,33 +28,28 @@ func (s *Server) handleView(c echo.Context) error {
 		return err
 	}
 	problems = append(problems, more...)
-	page, err := s.store.Items(ctx, query, app.PageSize)
-	if err != nil {
-		return err
-	}
-
 	c.Response().Header().Add("Vary", "HX-Request")
-	data := views.ViewPage{
-		Layout: s.layout(c, "Runs", "runs"),
-		Filter: f,
-		Items:  page.Items,
-		Now:    s.store.Now(),
-		Loc:    f.Location(),
-	}
-	for _, p := range problems {
-		_, msg := app.ErrorDetail(p)
-		data.Notices = append(data.Notices, msg)
-	}
-	if page.Next != nil {
-		data.MoreURL = f.WithCursor(*page.Next).URL()
-	}
 	fragment := isFragmentRequest(c.Request())
 	if fragment && f.Cursor != "" {
+		page, err := s.store.Items(ctx, query, app.PageSize)
+		if err != nil {
+			return err
+		}
+		data := views.ViewPage{Filter: f, Items: page.Items, Now: s.store.Now(), Loc: f.Location()}
+		if page.Next != nil {
+			data.MoreURL = f.WithCursor(*page.Next).URL()
+		}
 		return s.render(c, http.StatusOK, "view#more", data)
 	}
 
-	if data.Summary, err = s.store.Summary(ctx, query); err != nil {
+	data, err := s.viewResults(ctx, query, f)
+	if err != nil {
 		return err
+	}
+	data.Layout = s.layout(c, "Runs", "runs")
+	for _, p := range problems {
+		_, msg := app.ErrorDetail(p)
+		data.Notices = append(data.Notices, msg)
 	}
 	data.Tabs = []views.TabLink{
 		{Label: "Personal", URL: f.WithTab(app.TabPersonal).URL(), Active: f.Tab == app.TabPersonal},
@@ -82,4 +69,23 @@ func (s *Server) handleView(c echo.Context) error {
 		return s.render(c, http.StatusOK, "view#fragment", data)
 	}
 	return s.render(c, http.StatusOK, "view", data)
+}
+
+// viewQuery is the view's query string, with the browser's zone from its
+// cookie when the address names none. A query string that cannot be parsed
+// at all is a 400.
+func viewQuery(c echo.Context) (url.Values, error) {
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "The address's query string is malformed. Check the link, or start again from the runs page.")
+	}
+	if q.Get("tz") == "" {
+		// document.cookie values are URL-encoded: "Europe%2FBerlin".
+		if ck, err := c.Cookie(tzCookie); err == nil {
+			if tz, err := url.QueryUnescape(ck.Value); err == nil && app.ValidZone(tz) {
+				q.Set("tz", tz)
+			}
+		}
+	}
+	return q, nil
 }

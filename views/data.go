@@ -40,6 +40,14 @@ type ViewPage struct {
 	// FiltersOOB makes a fragment also refresh the filter form, when the
 	// change came from a chip, a tab or Clear rather than from the form.
 	FiltersOOB bool
+	// LiveURL is the /events address that keeps this view live; Digest
+	// fingerprints the results shown, which it carries.
+	LiveURL string
+	Digest  string
+	// ResultsOOB and SummaryOOB mark the results and the summary sent
+	// over the live stream, to be swapped out of band.
+	ResultsOOB bool
+	SummaryOOB bool
 }
 
 // SignInPage lists the ways to sign in.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,15 +43,7 @@ func Each(t *testing.T, fn func(t *testing.T, s *app.Store)) {
 // SQLite opens a migrated store on a new SQLite file in the test's temp dir.
 func SQLite(t testing.TB) *app.Store {
 	t.Helper()
-	s, err := app.OpenStore(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatalf("open sqlite store: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate sqlite store: %v", err)
-	}
-	return s
+	return Open(t, filepath.Join(t.TempDir(), "test.db"))
 }
 
 // Postgres opens a migrated store in a new schema of TEST_DATABASE_URL's
@@ -58,18 +51,31 @@ func SQLite(t testing.TB) *app.Store {
 // skipped; with it, any failure fails the test.
 func Postgres(t testing.TB) *app.Store {
 	t.Helper()
+	return Open(t, PostgresDSN(t))
+}
+
+// PostgresDSN creates a new, empty schema in TEST_DATABASE_URL's database and
+// returns its DSN, for tests that open several stores on one database, as
+// replicas do. Without TEST_DATABASE_URL the test is skipped.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		t.Skip("TEST_DATABASE_URL is not set")
 	}
-	dsn := PostgresSchema(t, base)
+	return PostgresSchema(t, base)
+}
+
+// Open opens a store on dsn, migrates it and closes it when the test ends.
+func Open(t testing.TB, dsn string) *app.Store {
+	t.Helper()
 	s, err := app.OpenStore(context.Background(), dsn)
 	if err != nil {
-		t.Fatalf("open postgres store: %v", err)
+		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate postgres store: %v", err)
+		t.Fatalf("migrate store: %v", err)
 	}
 	return s
 }
@@ -103,4 +109,23 @@ func PostgresSchema(t testing.TB, base string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// SetStatus changes an item's status as its owner would through the API, so
+// tests can drive an item through its life without an HTTP client.
+func SetStatus(ctx context.Context, s *app.Store, id string, status app.Status) error {
+	var creatorID int64
+	err := s.DB().NewSelect().Table("items").Column("creator_id").Where("id = ?", id).Scan(ctx, &creatorID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return app.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	v, err := s.Viewer(ctx, creatorID)
+	if err != nil {
+		return err
+	}
+	_, err = s.UpdateRun(ctx, v, id, app.RunChange{Status: &status})
+	return err
 }

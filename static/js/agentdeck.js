@@ -1,6 +1,7 @@
 // agentdeck's own behaviour, beyond what htmx does: the viewer's time zone,
-// the day menu's date picker, menus that close like menus, and rows that
-// open with one click.
+// the day menu's date picker, menus that close like menus, rows that open
+// with one click, placing rows that arrive live, and the ticking duration of
+// working runs.
 (function () {
   "use strict";
 
@@ -86,6 +87,155 @@
       }, function () {});
     }
   });
+
+  // Live rows (GET /events). htmx's SSE extension swaps the summary and the
+  // results itself; a row needs the page's knowledge of which rows it shows:
+  // a row it shows is replaced in place, a new one goes where its creation
+  // time puts it, and while the top of the table is out of sight (scrolled
+  // down, or further pages loaded) new rows wait behind the "new" button.
+  var pending = [];
+
+  function rowFrom(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    var row = t.content.firstElementChild;
+    return row && row.tagName === "TR" && row.id ? row : null;
+  }
+
+  function createdOf(row) {
+    var t = row.querySelector(".col-created time");
+    return t ? t.getAttribute("datetime") : "";
+  }
+
+  // Rows are newest first: by creation time, then by id, like the server.
+  function isNewer(a, b) {
+    var ca = createdOf(a), cb = createdOf(b);
+    return ca !== cb ? ca > cb : a.id > b.id;
+  }
+
+  function topOutOfSight(rows) {
+    var live = document.getElementById("live");
+    return rows.hasAttribute("data-paged") || (live && live.hasAttribute("data-paged")) ||
+      rows.getBoundingClientRect().top < 0;
+  }
+
+  // place puts a row where it belongs; it reports false when the row must
+  // wait for the top of the table to come into sight.
+  function place(row, mayWait) {
+    var rows = document.getElementById("rows");
+    if (!rows) {
+      // The view was empty: fetch the whole results, table included.
+      htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#results", swap: "outerHTML" });
+      return true;
+    }
+    var before = null;
+    for (var r = rows.firstElementChild; r; r = r.nextElementSibling) {
+      if (isNewer(row, r)) { before = r; break; }
+    }
+    if (!before && document.querySelector("#pager a")) return true; // a later page will show it
+    if (mayWait && before === rows.firstElementChild && topOutOfSight(rows)) return false;
+    rows.insertBefore(row, before);
+    htmx.process(row);
+    tick();
+    return true;
+  }
+
+  function showPending() {
+    var button = document.querySelector("[data-new-items]");
+    if (!button) return;
+    button.hidden = pending.length === 0;
+    button.textContent = pending.length + " new";
+  }
+
+  function receiveRow(html) {
+    var row = rowFrom(html);
+    if (!row) return;
+    pending = pending.filter(function (p) { return p.id !== row.id; });
+    var shown = document.getElementById(row.id);
+    if (shown) {
+      shown.replaceWith(row);
+      htmx.process(row);
+      tick();
+    } else if (!place(row, true)) {
+      pending.push(row);
+    }
+    showPending();
+  }
+
+  function removeRow(id) {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return;
+    var row = document.getElementById("item-" + id);
+    if (row) row.remove();
+    pending = pending.filter(function (p) { return p.id !== "item-" + id; });
+    showPending();
+  }
+
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var m = e.detail;
+    if (m.type === "item") {
+      e.preventDefault();
+      receiveRow(m.data);
+    } else if (m.type === "gone") {
+      e.preventDefault();
+      removeRow(m.data);
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest("[data-new-items]")) return;
+    var rows = pending;
+    pending = [];
+    rows.forEach(function (row) { place(row, false); });
+    showPending();
+    var results = document.getElementById("results");
+    if (results) results.scrollIntoView({ block: "start" });
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    if (target && target.id === "rows") {
+      target.setAttribute("data-paged", ""); // "Load more" brought a further page
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "results") {
+      pending = []; // the results were re-rendered: waiting rows are in them or gone
+      showPending();
+    }
+  });
+
+  // Working runs' durations tick here, with no request per second. Each
+  // element says when the run started and what the server's clock read when
+  // it rendered the row; from then on the browser's own clock adds the time
+  // that passed, so a skewed browser clock does not matter.
+  var rendered = new WeakMap();
+
+  function formatDuration(ms) {
+    var s = Math.max(0, Math.round(ms / 1000));
+    var pad = function (n) { return n < 10 ? "0" + n : "" + n; };
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m " + pad(s % 60) + "s";
+    return Math.floor(s / 3600) + "h " + pad(Math.floor(s / 60) % 60) + "m";
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".duration[data-started]").forEach(function (el) {
+      var base = rendered.get(el);
+      if (!base) {
+        var started = Date.parse(el.getAttribute("data-started"));
+        var at = Date.parse(el.getAttribute("data-now"));
+        if (isNaN(started) || isNaN(at)) return;
+        rendered.set(el, { elapsed: at - started, since: now });
+        return; // the server's text is right for now
+      }
+      el.textContent = formatDuration(base.elapsed + now - base.since);
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:afterSettle", tick);
+  document.addEventListener("htmx:oobAfterSwap", tick);
+  document.addEventListener("DOMContentLoaded", tick);
 
   // Deferred scripts run before DOMContentLoaded, and htmx set up its own
   // listener first, so the form is processed by the time this runs.
