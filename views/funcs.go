@@ -13,25 +13,23 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"asset":      static.URL,
-	"statusIcon": statusIcon,
-	"ago":        Ago,
-	"exactTime":  exactTime,
-	"isoTime":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"duration":   Duration,
-	"safeURL":    SafeURL,
-	"itemHref":   itemHref,
-	"sources":    func() []app.Source { return app.Sources },
-	"statuses":   func() []app.Status { return app.Statuses },
-	"plural":     plural,
-	"utc":        func() *time.Location { return time.UTC },
-	"ansi":       ANSI,
-	"toolCall":   toolCall,
-	"output":     outputOf,
-	"isStderr":   func(e *app.Event) bool { return strings.Contains(e.Data, `"stderr"`) },
-	"rowOf": func(it *app.Item, now time.Time, loc *time.Location) RowData {
-		return RowData{Item: it, Now: now, Loc: loc}
-	},
+	"asset":       static.URL,
+	"ago":         Ago,
+	"exactTime":   exactTime,
+	"isoTime":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"duration":    Duration,
+	"safeURL":     SafeURL,
+	"sources":     func() []app.Source { return app.Sources },
+	"statuses":    func() []app.Status { return app.Statuses },
+	"plural":      plural,
+	"utc":         func() *time.Location { return time.UTC },
+	"ansi":        ANSI,
+	"toolCall":    toolCall,
+	"output":      outputOf,
+	"isStderr":    func(e *app.Event) bool { return strings.Contains(e.Data, `"stderr"`) },
+	"rows":        Rows,
+	"statusBadge": StatusBadge,
+	"avatar":      Avatar,
 }
 
 // statusIcons draw each status with its own shape, so that status never rests
@@ -103,17 +101,6 @@ func SafeURL(s string) template.URL {
 		}
 	}
 	return template.URL(u.String())
-}
-
-// itemHref is where one click on a row leads: an ambient run's shared
-// session, or an interactive conversation's deep link into the desktop app.
-func itemHref(it *app.Item) template.URL {
-	if it.Kind == app.KindInteractive {
-		if u := SafeURL(it.OpenURL); u != "" {
-			return u
-		}
-	}
-	return template.URL("/runs/" + url.PathEscape(it.ID))
 }
 
 func plural(n int64, one, many string) string {

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,38 @@ func TestEveryPageParsesAndStatusesHaveIcons(t *testing.T) {
 		if statusIcons[s] == "" {
 			t.Errorf("status %s has no icon", s)
 		}
+	}
+}
+
+func TestRowsEscapeEverythingTheyShow(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	evil := `"><script>alert(1)</script><img src=x onerror=alert(2)>`
+	items := []*app.Item{
+		{ID: app.NewItemID(), Kind: app.KindInteractive, Source: app.SourceInteractive, Status: app.StatusBlocked,
+			Title: evil, CreatedAt: now, OpenURL: "javascript:alert(3)",
+			Creator: &app.User{Handle: "x", Name: evil, AvatarURL: "javascript:alert(4)"}},
+		{ID: app.NewItemID(), Kind: app.KindInteractive, Source: app.SourceInteractive, Status: app.StatusSuccess,
+			Title: "ok", CreatedAt: now, OpenURL: `agent://c/1?q="><b>`,
+			Creator: &app.User{Handle: "y", Name: "Y", AvatarURL: `https://img.example.com/a.png?"><b>`}},
+	}
+	out := string(Rows(items, now, time.UTC))
+	for _, bad := range []string{"<script", "<img src=x", "<b>", "javascript:", `"><script`, `"><b>`} {
+		if strings.Contains(out, bad) {
+			t.Errorf("rows contain %q unescaped:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{
+		`&lt;script&gt;alert(1)&lt;/script&gt;`,                  // the title and the name as text
+		`href="/runs/` + items[0].ID + `"`,                       // a script link falls back to the run's page
+		`href="agent://c/1?q=&#34;&gt;&lt;b&gt;"`,                // a deep link keeps its scheme, quoted safely
+		`<span class="avatar" aria-hidden="true">&#34;`,          // no picture from a script URL: initials
+		`src="https://img.example.com/a.png?&#34;&gt;&lt;b&gt;"`, // a real picture, quoted safely
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rows lack %s:\n%s", want, out)
+		}
+	}
+	if got := strings.Count(out, "<tr "); got != 2 {
+		t.Errorf("%d rows, want 2", got)
 	}
 }

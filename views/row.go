@@ -1,0 +1,164 @@
+package views
+
+import (
+	"html"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/agentdeck/agentdeck/app"
+)
+
+// The table's rows, the status badge and the avatar are written here rather
+// than in a template: a page has fifty rows, every live update renders one,
+// and html/template's reflection spent about fifty microseconds on each row,
+// most of a fragment's time. Every value is escaped with html.EscapeString,
+// which is safe in text and in double-quoted attributes, and every link goes
+// through SafeURL. The templates call these functions, so there is still one
+// definition of each piece.
+
+// statusBadges are the finished badges, icon and label, of every status.
+var statusBadges = func() map[app.Status]template.HTML {
+	m := map[app.Status]template.HTML{}
+	for _, s := range app.Statuses {
+		m[s] = template.HTML(`<span class="status status--` + string(s) + `">` + string(statusIcon(s)) +
+			`<span class="status__label">` + html.EscapeString(s.Label()) + `</span></span>`)
+	}
+	return m
+}()
+
+// StatusBadge is a status's icon and text label.
+func StatusBadge(s app.Status) template.HTML {
+	if b, ok := statusBadges[s]; ok {
+		return b
+	}
+	return template.HTML(`<span class="status">` + html.EscapeString(string(s)) + `</span>`)
+}
+
+// Avatar is a user's picture, or their initials when they have none.
+func Avatar(u *app.User) template.HTML {
+	var b strings.Builder
+	writeAvatar(&b, u)
+	return template.HTML(b.String())
+}
+
+func writeAvatar(b *strings.Builder, u *app.User) {
+	b.WriteString(`<span class="avatar" aria-hidden="true">`)
+	if src := SafeURL(u.AvatarURL); src != "" {
+		b.WriteString(`<img src="`)
+		b.WriteString(html.EscapeString(string(src)))
+		b.WriteString(`" alt="" width="20" height="20" loading="lazy">`)
+	} else {
+		b.WriteString(html.EscapeString(u.Initials()))
+	}
+	b.WriteString(`</span>`)
+}
+
+// Rows are the table rows of items, shown at now in loc.
+func Rows(items []*app.Item, now time.Time, loc *time.Location) template.HTML {
+	var b strings.Builder
+	b.Grow(len(items) * 1400)
+	for _, it := range items {
+		writeRow(&b, it, now, loc)
+	}
+	return template.HTML(b.String())
+}
+
+// HTML is the row alone, as live updates send it.
+func (r RowData) HTML() template.HTML {
+	var b strings.Builder
+	writeRow(&b, r.Item, r.Now, r.Loc)
+	return template.HTML(b.String())
+}
+
+// writeRow writes one row of the view. Its id lets live updates replace it
+// in place.
+func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Location) {
+	esc := func(s string) { b.WriteString(html.EscapeString(s)) }
+	iso := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+	b.WriteString(`<tr id="item-`)
+	esc(it.ID)
+	b.WriteString(`" class="row row--`)
+	esc(string(it.Kind))
+	b.WriteString(`">`)
+
+	b.WriteString(`<td class="col-status">`)
+	b.WriteString(string(StatusBadge(it.Status)))
+	b.WriteString(`</td>`)
+
+	b.WriteString(`<td class="col-title"><a class="row__link" href="`)
+	esc(string(itemHref(it)))
+	b.WriteString(`"`)
+	if it.Kind == app.KindInteractive {
+		b.WriteString(` title="Open in the desktop app"`)
+	}
+	b.WriteString(`>`)
+	esc(it.Title)
+	b.WriteString(`</a></td>`)
+
+	b.WriteString(`<td class="col-source"><span class="source source--`)
+	esc(string(it.Source))
+	b.WriteString(`">`)
+	esc(it.Source.Label())
+	b.WriteString(`</span></td>`)
+
+	b.WriteString(`<td class="col-creator">`)
+	if it.Creator != nil {
+		b.WriteString(`<span class="creator">`)
+		writeAvatar(b, it.Creator)
+		b.WriteString(`<span>`)
+		esc(it.Creator.DisplayName())
+		b.WriteString(`</span></span>`)
+	}
+	b.WriteString(`</td>`)
+
+	b.WriteString(`<td class="col-created"><time datetime="`)
+	b.WriteString(iso(it.CreatedAt))
+	b.WriteString(`" title="`)
+	esc(exactTime(it.CreatedAt, loc))
+	b.WriteString(`">`)
+	esc(Ago(it.CreatedAt, now, loc))
+	b.WriteString(`</time></td>`)
+
+	b.WriteString(`<td class="col-duration">`)
+	if it.HasDuration() {
+		b.WriteString(`<span class="duration"`)
+		if it.FinishedAt.IsZero() {
+			b.WriteString(` data-started="`)
+			b.WriteString(iso(it.StartedAt))
+			b.WriteString(`" data-now="`)
+			b.WriteString(iso(now))
+			b.WriteString(`"`)
+		}
+		b.WriteString(`>`)
+		b.WriteString(Duration(it.Duration(now)))
+		b.WriteString(`</span>`)
+	} else {
+		b.WriteString(`<span class="none" title="Interactive conversations have no duration">—</span>`)
+	}
+	b.WriteString(`</td>`)
+
+	b.WriteString(`<td class="col-credits num" title="`)
+	if it.Kind == app.KindAmbient {
+		b.WriteString(`Inference ` + it.Inference.String() + ` + compute ` + it.Compute.String())
+	} else {
+		b.WriteString(`Inference`)
+	}
+	b.WriteString(`">`)
+	b.WriteString(it.Credits().String())
+	b.WriteString(`</td></tr>`)
+	b.WriteByte('\n')
+}
+
+// itemHref is where one click on a row leads: an ambient run's shared
+// session, or an interactive conversation's deep link into the desktop app.
+func itemHref(it *app.Item) template.URL {
+	if it.Kind == app.KindInteractive {
+		if u := SafeURL(it.OpenURL); u != "" {
+			return u
+		}
+	}
+	return template.URL("/runs/" + url.PathEscape(it.ID))
+}
