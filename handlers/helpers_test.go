@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type testApp struct {
 	Store  *app.Store
 	URL    string
 	Server *handlers.Server
+	// lastServerTime is how long the server spent on the latest request,
+	// from its arrival to the last byte written, in nanoseconds.
+	lastServerTime atomic.Int64
 }
 
 // testSessionKey is the session key test apps use unless told otherwise.
@@ -55,12 +59,18 @@ func newTestApp(t testing.TB, store *app.Store, configure func(*config.Config)) 
 	if err != nil {
 		t.Fatalf("build server: %v", err)
 	}
-	ts.Config.Handler = srv
+	a := &testApp{Store: store, URL: ts.URL, Server: srv}
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		srv.ServeHTTP(w, r)
+		a.lastServerTime.Store(int64(time.Since(start)))
+	})
 	ts.Start()
+	a.URL = ts.URL
 	// Live streams never end on their own; end them before Close waits for
 	// every request to finish.
 	t.Cleanup(func() { srv.CloseStreams(); ts.Close() })
-	return &testApp{Store: store, URL: ts.URL, Server: srv}
+	return a
 }
 
 // seededApp is a test app on the demo data set, pinned to a fixed "now".
