@@ -134,16 +134,7 @@ func (a *testApp) get(t testing.TB, c *http.Client, path string, header http.Hea
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return do(t, c, req)
 }
 
 // htmx are the headers of an htmx request triggered by the element with the
@@ -170,4 +161,34 @@ func freshStoreLike(t testing.TB, s *app.Store) *app.Store {
 		return apptest.Postgres(t)
 	}
 	return apptest.SQLite(t)
+}
+
+// submit posts a form as a browser would, with optional extra headers, and
+// returns the response and its body.
+func (a *testApp) submit(t testing.TB, c *http.Client, path string, form url.Values, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return do(t, c, req)
+}
+
+// do sends req and returns the response with its whole body.
+func do(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
 }

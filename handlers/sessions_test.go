@@ -59,22 +59,10 @@ func (a *testApp) withCookie(t testing.TB, name, value string) *http.Client {
 	return c
 }
 
-// postForm posts a form and returns the response, body closed.
+// postForm posts a form and returns the response, body read and closed.
 func (a *testApp) postForm(t testing.TB, c *http.Client, path string, form url.Values, header http.Header) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.URL+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := a.submit(t, c, path, form, header)
 	return resp
 }
 

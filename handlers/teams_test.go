@@ -32,19 +32,7 @@ func (a *testApp) post(t *testing.T, c *http.Client, page, path string, form url
 		form = url.Values{}
 	}
 	form.Set("csrf", a.csrfFrom(t, c, page))
-	req, err := http.NewRequest(http.MethodPost, a.URL+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, readBody(t, resp)
+	return a.submit(t, c, path, form, header)
 }
 
 func TestTeamsFromCreationToLeaving(t *testing.T) {
