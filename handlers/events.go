@@ -202,22 +202,25 @@ func (st *stream) send(msg []byte) {
 
 func (st *stream) drop() { st.dropOnce.Do(func() { close(st.dropped) }) }
 
-// streams holds the open streams by view and runs the dispatcher while any
-// is open, so that an idle server holds no goroutine and no subscription.
+// streams holds the open streams (views by view, session tails by item) and
+// runs the dispatcher while any is open, so that an idle server holds no
+// goroutine and no subscription.
 type streams struct {
 	srv *Server
 
 	mu       sync.Mutex
 	views    map[viewKey]map[*stream]struct{}
-	count    int
-	stop     chan struct{} // stops the running dispatcher; nil when none runs
-	done     chan struct{} // closed when that dispatcher has returned
-	shutdown chan struct{} // closed when the server stops: every stream ends
+	tails    map[string]map[*tail]struct{} // by item id
+	count    int                           // open streams of both kinds
+	stop     chan struct{}                 // stops the running dispatcher; nil when none runs
+	done     chan struct{}                 // closed when that dispatcher has returned
+	shutdown chan struct{}                 // closed when the server stops: every stream ends
 	closed   bool
 }
 
 func newStreams(srv *Server) *streams {
-	return &streams{srv: srv, views: map[viewKey]map[*stream]struct{}{}, shutdown: make(chan struct{})}
+	return &streams{srv: srv, views: map[viewKey]map[*stream]struct{}{}, tails: map[string]map[*tail]struct{}{},
+		shutdown: make(chan struct{})}
 }
 
 // open registers a stream, starting the dispatcher for the first one. It
@@ -225,23 +228,14 @@ func newStreams(srv *Server) *streams {
 func (ss *streams) open(ctx context.Context, v app.Viewer, f app.Filter) (*stream, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.closed {
-		return nil, errShuttingDown
-	}
-	if ss.stop == nil {
-		sub, err := ss.srv.store.Hub().Subscribe(ctx, hubBuffer)
-		if err != nil {
-			return nil, fmt.Errorf("handlers: live updates: %w", err)
-		}
-		ss.stop, ss.done = make(chan struct{}), make(chan struct{})
-		go ss.dispatch(sub, ss.stop, ss.done)
+	if err := ss.startLocked(ctx); err != nil {
+		return nil, err
 	}
 	st := &stream{key: viewKey{v.User.ID, f.Encode()}, filter: f, out: make(chan []byte, streamBuffer), dropped: make(chan struct{})}
 	if ss.views[st.key] == nil {
 		ss.views[st.key] = map[*stream]struct{}{}
 	}
 	ss.views[st.key][st] = struct{}{}
-	ss.count++
 	return st, nil
 }
 
@@ -253,13 +247,45 @@ func (ss *streams) close(st *stream) {
 	if len(ss.views[st.key]) == 0 {
 		delete(ss.views, st.key)
 	}
+	stop, done := ss.releaseLocked()
+	ss.mu.Unlock()
+	stopDispatcher(stop, done)
+}
+
+// startLocked counts a new stream in, starting the dispatcher for the first
+// one; ss.mu is held. It returns once hints about later writes are sure to
+// reach the dispatcher.
+func (ss *streams) startLocked(ctx context.Context) error {
+	if ss.closed {
+		return errShuttingDown
+	}
+	if ss.stop == nil {
+		sub, err := ss.srv.store.Hub().Subscribe(ctx, hubBuffer)
+		if err != nil {
+			return fmt.Errorf("handlers: live updates: %w", err)
+		}
+		ss.stop, ss.done = make(chan struct{}), make(chan struct{})
+		go ss.dispatch(sub, ss.stop, ss.done)
+	}
+	ss.count++
+	return nil
+}
+
+// releaseLocked counts a stream out; ss.mu is held. For the last one out it
+// returns the running dispatcher's channels, to stop it once the lock is
+// released.
+func (ss *streams) releaseLocked() (stop, done chan struct{}) {
 	ss.count--
-	var stop, done chan struct{}
 	if ss.count == 0 && ss.stop != nil {
 		stop, done = ss.stop, ss.done
 		ss.stop, ss.done = nil, nil
 	}
-	ss.mu.Unlock()
+	return stop, done
+}
+
+// stopDispatcher stops a dispatcher and waits for it; nil channels mean
+// there is none to stop.
+func stopDispatcher(stop, done chan struct{}) {
 	if stop != nil {
 		close(stop)
 		<-done
@@ -281,8 +307,9 @@ func (ss *streams) closeAll() {
 	}
 }
 
-// dispatch turns hints into messages until stopped. Hints that queued up
-// while it worked are taken together, so a burst costs one pass.
+// dispatch turns hints into messages for the views, and into nudges for the
+// session tails (tail.go), until stopped. Hints that queued up while it
+// worked are taken together, so a burst costs one pass.
 func (ss *streams) dispatch(sub *app.Subscription, stop, done chan struct{}) {
 	defer close(done)
 	defer func() { sub.Close() }()
@@ -320,6 +347,7 @@ func (ss *streams) dispatch(sub *app.Subscription, stop, done chan struct{}) {
 				break drain
 			}
 		}
+		ss.kickTails(hints)
 		ss.apply(hints)
 	}
 }
@@ -338,13 +366,19 @@ func (ss *streams) resubscribe(stop <-chan struct{}) (*app.Subscription, error) 
 	return ss.srv.store.Hub().Subscribe(ctx, hubBuffer)
 }
 
-// dropAll ends every open stream; browsers reconnect and catch up.
+// dropAll ends every open stream, views and tails; browsers reconnect and
+// catch up.
 func (ss *streams) dropAll() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for _, group := range ss.views {
 		for st := range group {
 			st.drop()
+		}
+	}
+	for _, group := range ss.tails {
+		for t := range group {
+			t.drop()
 		}
 	}
 }

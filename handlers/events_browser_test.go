@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,18 +55,46 @@ func noConsoleErrors(t *testing.T, b *browser) {
 
 var durationText = regexp.MustCompile(`^(\d+s|\d+m \d\ds|\d+h \d\dm)$`)
 
+// summaryWords is the view's summary line for a viewer as the store counts
+// it, in the words the page shows.
+func summaryWords(t *testing.T, s *app.Store, handle string) string {
+	t.Helper()
+	return strings.Join(strings.Fields(stripTags(summaryText(t, s, handle, ""))), " ")
+}
+
+// summaryShows is a JavaScript condition: the page's summary line reads the
+// words given.
+func summaryShows(words string) string {
+	return fmt.Sprintf(`document.getElementById("summary").textContent.replace(/\s+/g, " ").includes(%q)`, words)
+}
+
 func TestBrowserViewUpdatesLive(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
 		b := newBrowser(t)
-		a := seededApp(t, s)
-		openLiveView(t, b, a, "maya", "/")
-		js(t, b, `(window.sameDocument = "yes")`) // gone if the page reloads
+		w := newAPIWorld(t, s, nil)
+		for _, title := range []string{"Already there", "Also there"} {
+			wantStatus(t, "an earlier run", w.as(t, "maya", "POST", "/api/v1/runs", ambientRun("", title)), http.StatusCreated)
+		}
+		openLiveView(t, b, w.testApp, "maya", "/")
+		js(t, b, `(window.agentdeckTestMarker = "same document")`) // gone if the page reloads
+		loads := b.documentLoads()
+		before := summaryWords(t, s, "maya")
+		waitFor(t, b, "the summary as the page loaded it", summaryShows(before))
 
-		it := working(t, s, "maya", "Live in the browser", nil)
-		row := fmt.Sprintf("document.getElementById(%q)", "item-"+it.ID)
+		// Created through the API: the row appears at the top, and the
+		// summary counts it.
+		id := app.NewItemID()
+		wantStatus(t, "create", w.as(t, "maya", "POST", "/api/v1/runs", map[string]any{
+			"id": id, "kind": "ambient", "source": "cli", "title": "Live in the browser",
+			"started_at": w.now.Add(-65 * time.Second).Format(time.RFC3339),
+		}), http.StatusCreated)
+		row := fmt.Sprintf("document.getElementById(%q)", "item-"+id)
 		waitFor(t, b, "the new row at the top", `document.querySelector("#rows > tr") === `+row)
-		waitFor(t, b, "the summary to count it", fmt.Sprintf(`document.getElementById("summary").textContent.replace(/\s+/g, " ").includes(%q)`,
-			strings.Join(strings.Fields(stripTags(summaryText(t, s, "maya", ""))), " ")))
+		working := summaryWords(t, s, "maya")
+		if !strings.Contains(working, "3 items") || !strings.Contains(working, "3 working now") || working == before {
+			t.Fatalf("the store counts %q after the create (before: %q); want 3 items, 3 working", working, before)
+		}
+		waitFor(t, b, "the summary to count the new run", summaryShows(working))
 
 		first := js(t, b, row+`.querySelector(".duration").textContent`)
 		if first != "1m 05s" {
@@ -76,19 +105,25 @@ func TestBrowserViewUpdatesLive(t *testing.T) {
 			t.Errorf("the ticking duration reads %q; want 1m and some seconds, formatted as the server does", ticked)
 		}
 
-		if err := apptest.SetStatus(context.Background(), s, it.ID, app.StatusSuccess); err != nil {
-			t.Fatal(err)
-		}
+		// Finished through the API: the same row turns to Success in place,
+		// and the summary stops counting it as working.
+		wantStatus(t, "finish", w.as(t, "maya", "PATCH", "/api/v1/runs/"+id, map[string]any{"status": "success"}), http.StatusOK)
 		waitFor(t, b, "the row to show success", row+` && `+row+`.querySelector(".status__label").textContent === "Success"`)
-		waitFor(t, b, "the summary to stop counting it as working", fmt.Sprintf(`document.getElementById("summary").textContent.replace(/\s+/g, " ").includes(%q)`,
-			strings.Join(strings.Fields(stripTags(summaryText(t, s, "maya", ""))), " ")))
+		finished := summaryWords(t, s, "maya")
+		if !strings.Contains(finished, "3 items") || !strings.Contains(finished, "2 working now") {
+			t.Fatalf("the store counts %q after the finish; want 3 items, 2 working", finished)
+		}
+		waitFor(t, b, "the summary to stop counting it as working", summaryShows(finished))
+		if js(t, b, `String(document.querySelectorAll("#rows > tr").length)`) != "3" {
+			t.Error("the finished row was added again; want it replaced where it was")
+		}
 		if js(t, b, row+`.querySelector(".duration[data-started]") ? "ticking" : "still"`) != "still" {
 			t.Error("the finished run's duration still ticks")
 		}
-		if js(t, b, `String(window.sameDocument)`) != "yes" {
-			t.Error("the page reloaded; want every change in place")
+		if marker := js(t, b, `String(window.agentdeckTestMarker)`); marker != "same document" || b.documentLoads() != loads {
+			t.Errorf("the page reloaded (marker %q, %d document loads, want %d); want every change in place", marker, b.documentLoads(), loads)
 		}
-		noConsoleErrors(t, b)
+		b.expectCleanConsole(t)
 	})
 }
 
@@ -160,3 +195,87 @@ func TestBrowserCatchesUpAfterAServerRestart(t *testing.T) {
 var tags = regexp.MustCompile(`<[^>]*>`)
 
 func stripTags(html string) string { return tags.ReplaceAllString(html, "") }
+
+func TestBrowserSessionPageTailsIngestedLinesUntilTheRunFinishes(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		b := newBrowser(t)
+		w := newAPIWorld(t, s, nil)
+		id := app.NewItemID()
+		wantStatus(t, "create", w.as(t, "maya", "POST", "/api/v1/runs", map[string]any{
+			"id": id, "kind": "ambient", "source": "cli", "title": "Nightly build",
+			"started_at": w.now.Add(-65 * time.Second).Format(time.RFC3339),
+		}), http.StatusCreated)
+		w.appendEvents(t, "maya", id, logEvent(1, "go build ./..."))
+
+		b.do(t, chromedp.Navigate(w.URL+"/signin"))
+		b.signInAs(t, "maya")
+		isTail := func(ev network.EventResponseReceived) bool {
+			return strings.Contains(ev.Response.URL, "/runs/"+id+"/events/stream?") && ev.Response.Status == 200
+		}
+		value(t, b, chromedp.WaitEvent(network.ResponseReceived, isTail, chromedp.Navigate(w.URL+"/runs/"+id)))
+		js(t, b, `(window.agentdeckTestMarker = "same document")`)
+		js(t, b, `document.body.addEventListener("htmx:sseClose", function (e) { window.tailClosed = e.detail.type }), "listening"`)
+		loads := b.documentLoads()
+		lines := `Array.from(document.querySelectorAll("#log .log__line")).map(function (l) { return l.id }).join(" ")`
+		if got := js(t, b, lines); got != "L1" {
+			t.Fatalf("the page shows log lines %q; want L1", got)
+		}
+		if js(t, b, `document.querySelector("[aria-labelledby=transcript] .run__none").offsetParent ? "shown" : "hidden"`) != "shown" {
+			t.Error(`the empty transcript does not say "No messages."`)
+		}
+
+		// Several batches, each appended in order, as they are ingested.
+		w.appendEvents(t, "maya", id, logEvent(2, "compiling"), logEvent(3, `<script>alert("tail")</script>`))
+		b.waitFor(t, "the first batch", lines+` === "L1 L2 L3"`)
+		w.appendEvents(t, "maya", id, logEvent(4, "\x1b[32mok\x1b[0m  pkg/build"), logEvent(5, "linking"))
+		b.waitFor(t, "the second batch", lines+` === "L1 L2 L3 L4 L5"`)
+		w.appendEvents(t, "maya", id, map[string]any{"seq": 6, "type": "message", "role": "agent", "text": "The build is green."}, logEvent(7, "done"))
+		b.waitFor(t, "the third batch", lines+` === "L1 L2 L3 L4 L5 L7" && !!document.querySelector("#messages #e6")`)
+
+		if text := value(t, b, chromedp.Text(chromedp.CSS("#L3 .log__text"))); text != `<script>alert("tail")</script>` {
+			t.Errorf("the hostile line reads %q; want the markup as text", text)
+		}
+		if n := value(t, b, chromedp.Evaluate[int](`document.querySelectorAll("main script").length`)); n != 0 {
+			t.Errorf("%d script elements reached the page", n)
+		}
+		if green := js(t, b, `getComputedStyle(document.querySelector("#L4 .ansi-fg-2")).color`); green != "rgb(63, 185, 80)" {
+			t.Errorf("the green log text is drawn in %q, want rgb(63, 185, 80)", green)
+		}
+		if js(t, b, `document.querySelector("[aria-labelledby=transcript] .run__none").offsetParent ? "shown" : "hidden"`) != "hidden" {
+			t.Error(`the transcript still says "No messages." beside its message`)
+		}
+		if js(t, b, `document.querySelector("#run-head .duration[data-started]") ? "ticking" : "still"`) != "ticking" {
+			t.Error("the working run's duration does not tick")
+		}
+
+		// Finished: the head shows it, the note goes, the stream is closed.
+		w.now = w.now.Add(time.Minute)
+		wantStatus(t, "finish", w.as(t, "maya", "PATCH", "/api/v1/runs/"+id, map[string]any{
+			"status": "success", "credits": map[string]any{"inference": "1.5", "compute": "0.25"},
+		}), http.StatusOK)
+		b.waitFor(t, "the head to show success", `document.querySelector("#run-head [data-status] .status__label").textContent === "Success"`)
+		b.waitFor(t, "the tail to close", `window.tailClosed === "message"`)
+		if got := js(t, b, `document.querySelector("#run-head [data-credits] strong").textContent`); got != "1.75" {
+			t.Errorf("the head shows %s credits; want 1.75", got)
+		}
+		if got := js(t, b, `document.querySelector("#run-head .duration").textContent`); got != "2m 05s" {
+			t.Errorf("the finished duration reads %q; want 2m 05s", got)
+		}
+		if js(t, b, `document.querySelector("#run-head .duration[data-started]") ? "ticking" : "still"`) != "still" {
+			t.Error("the finished run's duration still ticks")
+		}
+		if js(t, b, `document.querySelector(".tail__note") ? "shown" : "gone"`) != "gone" {
+			t.Error("the page still says it is live")
+		}
+		if state := js(t, b, `String(document.querySelector("[data-tail]")["htmx-internal-data"].sseEventSource.readyState)`); state != "2" {
+			t.Errorf("the tail's EventSource is in state %s; want 2 (closed)", state)
+		}
+		if got := js(t, b, lines); got != "L1 L2 L3 L4 L5 L7" {
+			t.Errorf("after the finish the log shows %q; want each line once", got)
+		}
+		if marker := js(t, b, `String(window.agentdeckTestMarker)`); marker != "same document" || b.documentLoads() != loads {
+			t.Errorf("the page reloaded (marker %q, %d document loads, want %d); want every line in place", marker, b.documentLoads(), loads)
+		}
+		b.expectCleanConsole(t)
+	})
+}

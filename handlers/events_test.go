@@ -23,9 +23,10 @@ import (
 // eventWait bounds how long a test waits for an event that must come.
 const eventWait = 10 * time.Second
 
-// sseEvent is one Server-Sent Event as a browser would assemble it.
+// sseEvent is one Server-Sent Event as a browser would assemble it; ID is
+// its own id field, if it has one.
 type sseEvent struct {
-	Name, Data string
+	Name, Data, ID string
 }
 
 // sseStream reads a live stream in the background.
@@ -39,11 +40,20 @@ type sseStream struct {
 // once the server answered, when the stream is registered.
 func (a *testApp) openStream(t testing.TB, c *http.Client, path string) *sseStream {
 	t.Helper()
+	return a.openStreamWith(t, c, path, nil)
+}
+
+// openStreamWith is openStream with extra request headers.
+func (a *testApp) openStreamWith(t testing.TB, c *http.Client, path string, header http.Header) *sseStream {
+	t.Helper()
 	streaming := *c
 	streaming.Timeout = 0 // the stream outlives any request timeout
 	req, err := http.NewRequest(http.MethodGet, a.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := streaming.Do(req)
@@ -79,6 +89,8 @@ func (s *sseStream) read() {
 			ev.Name = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			data = append(data, strings.TrimPrefix(line, "data: "))
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = strings.TrimPrefix(line, "id: ")
 		}
 	}
 }

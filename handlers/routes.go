@@ -54,9 +54,11 @@ func (s *Server) routes() {
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
 	signedIn.GET("/runs/:id", s.handleRunShow)
+	signedIn.GET("/runs/:id/events/stream", s.handleRunTail)
 	signedIn.POST("/runs/:id/share", s.handleShareCreate)
 	signedIn.POST("/runs/:id/share/revoke", s.handleShareRevoke)
 	signedIn.GET("/share/:token", s.handleShareShow)
+	signedIn.GET("/share/:token/events/stream", s.handleShareTail)
 	signedIn.GET("/settings/tokens", s.handleTokenList)
 	signedIn.POST("/settings/tokens", s.handleTokenCreate)
 	signedIn.POST("/settings/tokens/:id/revoke", s.handleTokenRevoke)
@@ -74,8 +76,15 @@ func (s *Server) routes() {
 	signedIn.GET("/events", s.handleEvents)
 }
 
-// isEventStream picks out the Server-Sent Events route.
-func isEventStream(c echo.Context) bool { return c.Request().URL.Path == "/events" }
+// isEventStream picks out the Server-Sent Events routes: the view's, and the
+// session pages' tails.
+func isEventStream(c echo.Context) bool {
+	switch c.Path() {
+	case "/events", "/runs/:id/events/stream", "/share/:token/events/stream":
+		return true
+	}
+	return false
+}
 
 // staticFiles serves the embedded assets; their URLs carry a content hash,
 // so they may be cached for good.

@@ -56,10 +56,7 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 	if err != nil {
 		return err
 	}
-	page.Item, page.Logs, page.Now, page.Loc = it, logPage.Events, s.store.Now(), time.UTC
-	if ck, err := c.Cookie(tzCookie); err == nil && app.ValidZone(ck.Value) {
-		page.Loc = app.Filter{TZ: ck.Value}.Location()
-	}
+	page.Item, page.Logs, page.Now, page.Loc = it, logPage.Events, s.store.Now(), viewerZone(c)
 	if logPage.More && len(logPage.Events) > 0 {
 		page.EarlierLogs = logPage.Events[0].Seq
 	}
@@ -79,6 +76,9 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 		return err
 	}
 	page.Outputs = outs.Events
+	if !it.Status.Final() && logs.Before == 0 {
+		page.TailURL = tailURL(page.Base, lastSeq(page.Messages, page.Logs, page.Outputs), headDigest(it))
+	}
 	page.Layout = s.layout(c, it.Title, "runs")
 	page.IsOwner = it.CreatorID == v.User.ID && !page.ViaShare
 	if page.IsOwner {
@@ -91,6 +91,14 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 		}
 	}
 	return s.render(c, http.StatusOK, "run", page)
+}
+
+// viewerZone is the zone the browser told (its tz cookie), else UTC.
+func viewerZone(c echo.Context) *time.Location {
+	if ck, err := c.Cookie(tzCookie); err == nil && app.ValidZone(ck.Value) {
+		return app.Filter{TZ: ck.Value}.Location()
+	}
+	return time.UTC
 }
 
 // handleShareCreate makes a new share link for one of the viewer's items and

@@ -112,6 +112,9 @@ type RunPage struct {
 	NewShareURL  string         // a share link just created, shown once
 	Now          time.Time
 	Loc          *time.Location
+	// TailURL is the live tail's address while the item works and the page
+	// shows the end of its session; empty otherwise.
+	TailURL string
 }
 
 // TeamsPage lists the viewer's teams and offers to create one.

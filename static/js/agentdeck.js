@@ -1,7 +1,7 @@
 // agentdeck's own behaviour, beyond what htmx does: the viewer's time zone,
 // the day menu's date picker, menus that close like menus, rows that open
-// with one click, placing rows that arrive live, and the ticking duration of
-// working runs.
+// with one click, placing rows that arrive live, following a session's live
+// tail, and the ticking duration of working runs.
 (function () {
   "use strict";
 
@@ -202,6 +202,39 @@
       pending = []; // the results were re-rendered: waiting rows are in them or gone
       showPending();
     }
+  });
+
+  // The session page's live tail. The browser resumes a dropped stream by
+  // itself, sending the last event's id; should it open a new one instead
+  // (after the server refused it once), the address must ask from the last
+  // event the page shows. A log scrolled to its end stays at its end as
+  // lines arrive.
+  var followLog = false;
+
+  function logAtEnd(log) {
+    return log.scrollTop + log.clientHeight >= log.scrollHeight - 2;
+  }
+
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var tail = e.target.closest && e.target.closest("[data-tail]");
+    if (!tail) return;
+    var id = e.detail.lastEventId;
+    if (/^[0-9]+$/.test(id)) {
+      var url = new URL(tail.getAttribute("sse-connect"), window.location.href);
+      url.searchParams.set("after", id);
+      tail.setAttribute("sse-connect", url.pathname + url.search);
+    }
+    var log = document.getElementById("log");
+    followLog = e.detail.type === "logs" && log !== null && logAtEnd(log);
+  });
+  document.addEventListener("htmx:sseMessage", function () {
+    var log = document.getElementById("log");
+    if (followLog && log) log.scrollTop = log.scrollHeight;
+    followLog = false;
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var log = document.getElementById("log");
+    if (log && document.querySelector("[data-tail]")) log.scrollTop = log.scrollHeight;
   });
 
   // Working runs' durations tick here, with no request per second. Each
