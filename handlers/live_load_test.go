@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
-	"github.com/agentdeck/agentdeck/app/apptest"
 )
 
 // TestLiveLoad measures live updates under load. It is a benchmark, skipped
@@ -219,15 +219,35 @@ func liveLatency(t *testing.T, s *app.Store, n, writes int) {
 	before := runtime.NumGoroutine()
 
 	clients, urls := liveClients(t, a, []string{"maya", "jonas", "priya", "sam"}, "/?tab=all")
+	// The writes come through the API, as an agent's would, with jonas's token.
 	jonas, err := s.UserByHandle(ctx, "jonas")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.Viewer(ctx, jonas.ID)
-	if err != nil || len(v.TeamIDs) != 1 {
-		t.Fatalf("jonas's teams: %v, %v; want platform alone", v.TeamIDs, err)
+	_, token, err := s.CreateAccessToken(ctx, jonas.ID, "load", time.Time{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	platform := v.TeamIDs[0]
+	api := &http.Client{Timeout: 30 * time.Second}
+	write := func(method, path string, body any) string {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequest(method, a.URL+path, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := api.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var it struct{ ID string }
+		if err := json.NewDecoder(resp.Body).Decode(&it); err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: status %d (%v)", method, path, resp.StatusCode, err)
+		}
+		return it.ID
+	}
 
 	arrivals := make(chan arrival, 4*n)
 	streams := make([]*loadStream, 0, n)
@@ -240,26 +260,22 @@ func liveLatency(t *testing.T, s *app.Store, n, writes int) {
 	}
 
 	var latencies []time.Duration
-	var current *app.Item
+	var current string
 	for w := range writes {
 		start := time.Now()
 		if w%2 == 0 {
-			current = &app.Item{Kind: app.KindAmbient, Source: app.SourceGitHubActions, Status: app.StatusWorking,
-				Title: fmt.Sprintf("Load run %d", w), CreatorID: jonas.ID, TeamID: platform, Visibility: app.VisibilityTeam,
-				StartedAt: s.Now()}
-			err = s.CreateItem(ctx, current)
+			current = write(http.MethodPost, "/api/v1/runs", map[string]any{
+				"kind": "ambient", "source": "github_actions", "title": fmt.Sprintf("Load run %d", w), "team": "platform",
+			})
 		} else {
-			err = apptest.SetStatus(ctx, s, current.ID, app.StatusSuccess)
-		}
-		if err != nil {
-			t.Fatal(err)
+			write(http.MethodPatch, "/api/v1/runs/"+current, map[string]any{"status": "success"})
 		}
 		got := 0
 		deadline := time.After(30 * time.Second)
 		for got < n {
 			select {
 			case ar := <-arrivals:
-				if ar.itemID == current.ID {
+				if ar.itemID == current {
 					latencies = append(latencies, ar.at.Sub(start))
 					got++
 				}
