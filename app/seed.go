@@ -184,6 +184,9 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				age = time.Duration(r.Int64N(int64(span)))
 			}
 			ui := r.IntN(len(users))
+			if i < 8 {
+				ui = i % len(users) // everyone has something running right now
+			}
 			it := seedItem(r, users[ui], teamsOf[ui], teams, now.Add(-age), i < 8)
 			items = append(items, it)
 			if len(items) == batch || i == o.Items-1 {

@@ -48,6 +48,7 @@ func TestDemoSeedIsRealisticAndFollowsTheRules(t *testing.T) {
 	}
 	sources, statuses := map[app.Source]int{}, map[app.Status]int{}
 	workingNow := 0
+	activeOwners := map[int64]bool{} // who has something working or blocked in the last hour
 	for _, it := range items {
 		sources[it.Source]++
 		statuses[it.Status]++
@@ -59,6 +60,9 @@ func TestDemoSeedIsRealisticAndFollowsTheRules(t *testing.T) {
 		}
 		if it.Status == app.StatusWorking && now.Sub(it.CreatedAt) < time.Hour {
 			workingNow++
+		}
+		if !it.Status.Final() && now.Sub(it.CreatedAt) < time.Hour {
+			activeOwners[it.CreatorID] = true
 		}
 		if it.Status.Final() && it.FinishedAt.IsZero() {
 			t.Errorf("final item %s has no finish time", it.ID)
@@ -76,6 +80,9 @@ func TestDemoSeedIsRealisticAndFollowsTheRules(t *testing.T) {
 	}
 	if workingNow < 3 {
 		t.Errorf("%d items working right now, want a few", workingNow)
+	}
+	if len(activeOwners) != 6 {
+		t.Errorf("%d of the 6 demo users have a run going right now, want every one", len(activeOwners))
 	}
 }
 
