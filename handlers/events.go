@@ -232,10 +232,7 @@ func (ss *streams) open(ctx context.Context, v app.Viewer, f app.Filter) (*strea
 		return nil, err
 	}
 	st := &stream{key: viewKey{v.User.ID, f.Encode()}, filter: f, out: make(chan []byte, streamBuffer), dropped: make(chan struct{})}
-	if ss.views[st.key] == nil {
-		ss.views[st.key] = map[*stream]struct{}{}
-	}
-	ss.views[st.key][st] = struct{}{}
+	addToSet(ss.views, st.key, st)
 	return st, nil
 }
 
@@ -243,10 +240,7 @@ func (ss *streams) open(ctx context.Context, v app.Viewer, f app.Filter) (*strea
 // waits for it.
 func (ss *streams) close(st *stream) {
 	ss.mu.Lock()
-	delete(ss.views[st.key], st)
-	if len(ss.views[st.key]) == 0 {
-		delete(ss.views, st.key)
-	}
+	removeFromSet(ss.views, st.key, st)
 	stop, done := ss.releaseLocked()
 	ss.mu.Unlock()
 	stopDispatcher(stop, done)
@@ -565,4 +559,20 @@ func (ss *streams) resultsMessage(ctx context.Context, v app.Viewer, f app.Filte
 	}
 	data.ResultsOOB = true
 	return ss.srv.event("results", "view#results", data)
+}
+
+// addToSet puts v in the set m keeps under k, making the set when needed.
+func addToSet[K comparable, V comparable](m map[K]map[V]struct{}, k K, v V) {
+	if m[k] == nil {
+		m[k] = map[V]struct{}{}
+	}
+	m[k][v] = struct{}{}
+}
+
+// removeFromSet takes v out of the set under k, and drops the set once empty.
+func removeFromSet[K comparable, V comparable](m map[K]map[V]struct{}, k K, v V) {
+	delete(m[k], v)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
 }

@@ -365,19 +365,7 @@ func TestEventsRefuseBadRequests(t *testing.T) {
 
 		// Unknown and malformed view parameters are ignored, as on the page;
 		// and the stream is never compressed, which would hold messages back.
-		req, err := http.NewRequest(http.MethodGet, a.URL+"/events?tab=nope&status=bogus&creator=nobody&cursor=x&extra=1", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("Accept-Encoding", "gzip")
-		c := *maya
-		c.Timeout = 0
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		resp := streamAskingForGzip(t, maya, a.URL+"/events?tab=nope&status=bogus&creator=nobody&cursor=x&extra=1")
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" {
 			t.Errorf("stream with odd parameters: status %d, encoding %q; want 200, uncompressed", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 		}
@@ -479,4 +467,24 @@ func TestShutdownEndsAHundredStreamsWithinTwoSeconds(t *testing.T) {
 		}
 	}
 	t.Logf("shut down with %d open streams in %s", n, took)
+}
+
+// streamAskingForGzip opens a stream as a browser that accepts gzip would,
+// and returns the response, its body closed once the headers are read.
+func streamAskingForGzip(t *testing.T, c *http.Client, url string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Accept-Encoding", "gzip")
+	streaming := *c
+	streaming.Timeout = 0
+	resp, err := streaming.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

@@ -309,20 +309,14 @@ func (ss *streams) openTail(ctx context.Context, itemID string) (*tail, error) {
 		return nil, err
 	}
 	t := &tail{itemID: itemID, kick: make(chan struct{}, 1), dropped: make(chan struct{})}
-	if ss.tails[itemID] == nil {
-		ss.tails[itemID] = map[*tail]struct{}{}
-	}
-	ss.tails[itemID][t] = struct{}{}
+	addToSet(ss.tails, itemID, t)
 	return t, nil
 }
 
 // closeTail unregisters a tail; the last stream out stops the dispatcher.
 func (ss *streams) closeTail(t *tail) {
 	ss.mu.Lock()
-	delete(ss.tails[t.itemID], t)
-	if len(ss.tails[t.itemID]) == 0 {
-		delete(ss.tails, t.itemID)
-	}
+	removeFromSet(ss.tails, t.itemID, t)
 	stop, done := ss.releaseLocked()
 	ss.mu.Unlock()
 	stopDispatcher(stop, done)

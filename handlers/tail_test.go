@@ -269,19 +269,7 @@ func TestTailShowsNothingToWhoMayNotSeeTheItem(t *testing.T) {
 		}
 
 		// The stream is never compressed, which would hold events back.
-		req, err := http.NewRequest(http.MethodGet, w.URL+"/runs/"+shared+"/events/stream", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("Accept-Encoding", "gzip")
-		streaming := *jonas
-		streaming.Timeout = 0
-		resp, err := streaming.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := streamAskingForGzip(t, jonas, w.URL+"/runs/"+shared+"/events/stream")
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" {
 			t.Errorf("the tail asked for gzip: status %d, encoding %q; want 200, uncompressed", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 		}
