@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones for the day filter, even on hosts without them
@@ -42,6 +43,16 @@ func main() {
 
 // run is the whole program, with its inputs passed in so that tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == config.CommandHook {
+		// An agent runs its hooks and waits for them: the hook reads only
+		// what it needs of the environment, and whatever goes wrong it says
+		// on stderr and exits 0, so that it never breaks the agent.
+		cli.Hook(ctx, args[1:], cli.HookOptions{
+			URL: strings.TrimRight(getenv("AGENTDECK_URL"), "/"), Token: getenv("AGENTDECK_TOKEN"),
+			Getenv: getenv, Stdin: os.Stdin, Stderr: stderr,
+		})
+		return nil
+	}
 	cfg, err := config.Load(args, getenv)
 	if err != nil {
 		return err
@@ -153,6 +164,14 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			return err
 		}
 	}
+	pricing := app.DefaultPricing()
+	pricing.CreditsPerUSD = cfg.CreditsPerUSD
+	if cfg.PricesFile != "" {
+		if pricing.Prices, err = app.LoadPrices(cfg.PricesFile); err != nil {
+			return err
+		}
+	}
+	store.SetPricing(pricing)
 	srv, err := handlers.New(cfg, store, logger)
 	if err != nil {
 		return err

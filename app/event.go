@@ -50,22 +50,23 @@ const (
 type Event struct {
 	bun.BaseModel `bun:"table:events"`
 
-	ItemID    string      `bun:"item_id,pk"`
-	Seq       int64       `bun:"seq,pk"`
-	Type      EventType   `bun:"type,notnull"`
-	Role      MessageRole `bun:"role,notnull"`
-	Text      string      `bun:"text,notnull"`
-	Data      string      `bun:"data,nullzero"` // a JSON object, or ""
-	CreatedAt time.Time   `bun:"created_at,notnull"`
+	ItemID string      `bun:"item_id,pk"`
+	Seq    int64       `bun:"seq,pk"`
+	Type   EventType   `bun:"type,notnull"`
+	Role   MessageRole `bun:"role,notnull"`
+	Text   string      `bun:"text,notnull"`
+	Data   string      `bun:"data,nullzero"` // a JSON object, or ""
+	// Key names a transcript entry that several channels may report (a tool
+	// call's id): an item stores each key once. "" for most events.
+	Key       string    `bun:"key,nullzero"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
-// Validate checks one event of a batch; field names the offending member of
-// the i-th event as the API spells it.
+// Validate checks one event of a batch, all but its seq, which the client or
+// the server chooses; field names the offending member of the i-th event as
+// the API spells it.
 func (e *Event) Validate(i int) error {
 	field := func(name string) string { return fmt.Sprintf("events[%d].%s", i, name) }
-	if e.Seq < 1 {
-		return Errorf(EInvalid, field("seq"), "seq must be a positive integer")
-	}
 	if !oneOf(e.Type, EventTypes) {
 		return Errorf(EInvalid, field("type"), "unknown event type %q (use message, log or output)", clip(string(e.Type)))
 	}

@@ -197,6 +197,21 @@ type Item struct {
 	CreateKey  string `bun:"create_key,nullzero"`
 	CreateHash string `bun:"create_hash,nullzero"`
 
+	// What an agent reported of its session (§10); empty for items that no
+	// agent reports.
+	AgentName      string    `bun:"agent_name,notnull"`
+	AgentSession   string    `bun:"agent_session,notnull"`
+	Models         string    `bun:"models,notnull"` // comma-separated, in the order first seen
+	Tokens         Tokens    `bun:"embed:"`
+	UnpricedModels string    `bun:"unpriced_models,notnull"` // comma-separated; set, the credits are unknown
+	Where          Where     `bun:"embed:"`
+	Reason         string    `bun:"reason,notnull"`
+	FirstPrompt    string    `bun:"first_prompt,notnull"`
+	HeardAt        time.Time `bun:"heard_at,nullzero"`
+	StatusAt       time.Time `bun:"status_at,nullzero"`
+	LastSeq        int64     `bun:"last_seq,notnull"`
+	TranscriptRank int       `bun:"transcript_rank,notnull"`
+
 	Creator *User `bun:"rel:belongs-to,join:creator_id=id"`
 	Team    *Team `bun:"rel:belongs-to,join:team_id=id"`
 }

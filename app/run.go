@@ -27,6 +27,9 @@ type NewRun struct {
 	OpenURL     string     `json:"open_url"`
 	ExternalURL string     `json:"external_url"`
 	StartedAt   time.Time  `json:"started_at"`
+	// Where says where the run runs: its working directory, repository and
+	// branch, when the client knows them.
+	Where Where `json:"where"`
 	// IdempotencyKey makes a create without an id safe to retry.
 	IdempotencyKey string `json:"-"`
 }

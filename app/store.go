@@ -26,6 +26,7 @@ type Store struct {
 	dialect string
 	now     func() time.Time
 	hub     Hub
+	pricing Pricing
 }
 
 // OpenStore connects to dsn: a postgres:// URL, or else the path of an SQLite
@@ -63,7 +64,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		}
 		hub = newMemoryHub()
 	}
-	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub}, nil
+	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub, pricing: DefaultPricing()}, nil
 }
 
 // sqliteDSN sets the pragmas the modernc driver reads from the DSN (it ignores

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,7 +42,7 @@ func (s *Store) CreateRun(ctx context.Context, v Viewer, n NewRun) (*Item, bool,
 		ID: n.ID, Kind: n.Kind, Source: n.Source, Status: n.Status, Title: n.Title,
 		CreatorID: v.User.ID, Visibility: n.Visibility, OpenURL: n.OpenURL, ExternalURL: n.ExternalURL,
 		StartedAt: n.StartedAt.UTC().Truncate(time.Microsecond),
-		CreateKey: n.IdempotencyKey, CreateHash: n.fingerprint(),
+		CreateKey: n.IdempotencyKey, CreateHash: n.fingerprint(), Where: cleanWhere(n.Where),
 	}
 	if it.Source == "" {
 		it.Source = SourceAPI
@@ -179,10 +180,17 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 		before := *it
 		now := s.Now()
 		if ch.Status != nil {
-			if err := CheckTransition(it.Kind, it.Status, *ch.Status); err != nil {
+			from := it.Status
+			if it.Revivable() {
+				// A session the liveness rule closed moves on with its run.
+				from = StatusWorking
+			}
+			if err := CheckTransition(it.Kind, from, *ch.Status); err != nil {
 				return err
 			}
-			it.Status = *ch.Status
+			if *ch.Status != it.Status {
+				it.Status, it.Reason, it.FinishedAt = *ch.Status, "", time.Time{}
+			}
 		}
 		if ch.FinishedAt != nil {
 			if !it.Status.Final() {
@@ -201,6 +209,13 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 		}
 		if ch.Inference != nil {
 			it.Inference = *ch.Inference
+			if it.AgentName != "" {
+				// An agent's session counts its credits per channel; the
+				// API's figure is one more account of the same spend.
+				if err := s.setAPICredits(ctx, tx, it, *ch.Inference, now); err != nil {
+					return err
+				}
+			}
 		}
 		if ch.Compute != nil {
 			it.Compute = *ch.Compute
@@ -210,14 +225,21 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 		}
 		if it.Status == before.Status && it.Title == before.Title && it.FinishedAt.Equal(before.FinishedAt) &&
 			it.Inference == before.Inference && it.Compute == before.Compute {
-			// A replayed change: nothing to write or announce.
+			// A replayed change, or a run saying it is alive: nothing to
+			// announce.
+			if it.AgentName != "" {
+				if _, err := tx.NewUpdate().Model(it).Set("heard_at = ?", now).WherePK().Exec(ctx); err != nil {
+					return fmt.Errorf("app: hear from run %s: %w", id, err)
+				}
+			}
 			out, err = s.itemByID(ctx, tx, id)
 			return err
 		}
 		changed = true
-		it.UpdatedAt = now
+		it.UpdatedAt, it.HeardAt = now, now
 		_, err = tx.NewUpdate().Model(it).
-			Column("status", "title", "finished_at", "inference_credits", "compute_credits", "updated_at").
+			Column("status", "reason", "title", "finished_at", "inference_credits", "compute_credits", "updated_at",
+				"heard_at", "input_tokens", "cached_input_tokens", "output_tokens", "unpriced_models").
 			WherePK().Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("app: update run %s: %w", id, err)
@@ -234,6 +256,18 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 	return out, nil
 }
 
+// setAPICredits records the inference credits the API set on an agent's
+// session as the API channel's account, and recounts the item's credits.
+func (s *Store) setAPICredits(ctx context.Context, tx bun.Tx, it *Item, c Credits, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO usage_records (item_id, channel, key, credits, created_at) VALUES (?, ?, 'patch', ?, ?)
+		ON CONFLICT (item_id, channel, key) DO UPDATE SET credits = excluded.credits, created_at = excluded.created_at`,
+		it.ID, string(ChannelAPI), int64(c), now)
+	if err != nil {
+		return fmt.Errorf("app: record the credits of %s: %w", it.ID, err)
+	}
+	return s.recountUsage(ctx, tx, it)
+}
+
 // AppendEvents stores a batch of events of one of the viewer's runs in one
 // statement. An event whose sequence number is already stored (or repeated
 // in the batch) is acknowledged as a duplicate and not stored again; the
@@ -243,6 +277,9 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 		return 0, 0, Errorf(ETooLarge, "events", "a batch holds at most %d events, not %d", MaxEventBatch, len(events))
 	}
 	for i, e := range events {
+		if e.Seq < 1 {
+			return 0, 0, Errorf(EInvalid, fmt.Sprintf("events[%d].seq", i), "seq must be a positive integer")
+		}
 		if err := e.Validate(i); err != nil {
 			return 0, 0, err
 		}
@@ -263,7 +300,7 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 			unique = append(unique, e)
 		}
 	}
-	n, err := s.insertEvents(ctx, unique)
+	n, err := s.insertEvents(ctx, s.db.DB, unique)
 	if err != nil {
 		return 0, 0, fmt.Errorf("app: append %d events to %s: %w", len(unique), itemID, err)
 	}
@@ -273,21 +310,97 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 	return int(n), len(events) - int(n), nil
 }
 
+// AppendNumberedEvents stores a batch of events of one of the viewer's runs
+// that the server numbers, after every event the run has, so that several
+// channels may add to one run (its command's output, its agent's hooks and
+// OTLP) without their numbers colliding. The batch's Idempotency-Key makes a
+// retry harmless: a batch seen before is acknowledged as duplicates. reports
+// are what the batch's lines say of an agent the run wraps (its own output,
+// app/agents reads it); they are applied with the batch, to the run.
+func (s *Store) AppendNumberedEvents(ctx context.Context, v Viewer, itemID, batchKey string, events []*Event, reports []Report) (accepted, duplicates int, err error) {
+	switch {
+	case len(events) > MaxEventBatch:
+		return 0, 0, Errorf(ETooLarge, "events", "a batch holds at most %d events, not %d", MaxEventBatch, len(events))
+	case batchKey == "":
+		return 0, 0, Errorf(EInvalid, "Idempotency-Key", "events without seq need an Idempotency-Key header, so that a retried batch is recognised")
+	case len(batchKey) > maxIdempotencyKey || !utf8.ValidString(batchKey) || strings.ContainsRune(batchKey, 0):
+		return 0, 0, Errorf(EInvalid, "Idempotency-Key", "the Idempotency-Key must be text of at most %d bytes", maxIdempotencyKey)
+	}
+	for i, e := range events {
+		if err := e.Validate(i); err != nil {
+			return 0, 0, err
+		}
+	}
+	now := s.Now()
+	var touched applied
+	err = s.inTx(ctx, func(tx bun.Tx) error {
+		it, err := s.ownRun(ctx, tx, v, itemID, true)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO event_batches (item_id, key, events, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			it.ID, batchKey, len(events), now)
+		if err != nil {
+			return fmt.Errorf("app: record batch of %s: %w", itemID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			duplicates = len(events)
+			return nil
+		}
+		base, err := s.lastSeq(ctx, tx, it)
+		if err != nil {
+			return err
+		}
+		for i, e := range events {
+			e.ItemID, e.Seq, e.CreatedAt = it.ID, base+int64(i)+1, now
+		}
+		if len(events) > 0 {
+			if _, err := s.insertEvents(ctx, tx.Tx, events); err != nil {
+				return fmt.Errorf("app: append %d events to %s: %w", len(events), itemID, err)
+			}
+			touched.appended = append(touched.appended, it.ID)
+		}
+		accepted = len(events)
+		// Hearing from the run keeps an agent it wraps from looking lost.
+		_, err = tx.NewUpdate().Model((*Item)(nil)).Set("last_seq = ?", base+int64(len(events))).Set("heard_at = ?", now).
+			Where("id = ?", it.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("app: number the events of %s: %w", itemID, err)
+		}
+		if len(reports) == 0 {
+			return nil
+		}
+		for i := range reports {
+			reports[i].RunID, reports[i].Channel = it.ID, ChannelOutput
+		}
+		var res2 ReportResult
+		more, err := s.applyGroups(ctx, tx, v, groupReports(reports, &res2), now, &res2)
+		touched.changed = append(touched.changed, more.changed...)
+		touched.appended = append(touched.appended, more.appended...)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	touched.announce(s)
+	return accepted, duplicates, nil
+}
+
 // insertEvents writes events in one statement, skipping those whose seq is
 // stored already, and returns how many it wrote. The values travel as
 // parameters rather than in the SQL text, so that PostgreSQL parses the
 // statement once per batch size, not once per batch: this is the hot path
 // of ingestion.
-func (s *Store) insertEvents(ctx context.Context, events []*Event) (int64, error) {
+func (s *Store) insertEvents(ctx context.Context, db sqlExecer, events []*Event) (int64, error) {
 	var sql strings.Builder
-	sql.WriteString("INSERT INTO events (item_id, seq, type, role, text, data, created_at) VALUES ")
-	args := make([]any, 0, 7*len(events))
+	sql.WriteString("INSERT INTO events (item_id, seq, type, role, text, data, key, created_at) VALUES ")
+	args := make([]any, 0, 8*len(events))
 	for i, e := range events {
 		if i > 0 {
 			sql.WriteString(", ")
 		}
 		sql.WriteByte('(')
-		for j := range 7 {
+		for j := range 8 {
 			if j > 0 {
 				sql.WriteString(", ")
 			}
@@ -298,18 +411,29 @@ func (s *Store) insertEvents(ctx context.Context, events []*Event) (int64, error
 			}
 		}
 		sql.WriteByte(')')
-		var data any
+		var data, key any
 		if e.Data != "" {
 			data = e.Data
 		}
-		args = append(args, e.ItemID, e.Seq, string(e.Type), string(e.Role), e.Text, data, e.CreatedAt)
+		if e.Key != "" {
+			key = e.Key
+		}
+		args = append(args, e.ItemID, e.Seq, string(e.Type), string(e.Role), e.Text, data, key, e.CreatedAt)
 	}
-	sql.WriteString(" ON CONFLICT (item_id, seq) DO NOTHING")
-	res, err := s.db.DB.ExecContext(ctx, sql.String(), args...)
+	// No conflict target: a repeated seq and a repeated key are both
+	// duplicates.
+	sql.WriteString(" ON CONFLICT DO NOTHING")
+	res, err := db.ExecContext(ctx, sql.String(), args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// sqlExecer runs a statement as written, with the driver's own parameters:
+// a database or a transaction of database/sql.
+type sqlExecer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // EventQuery selects a page of an item's events.

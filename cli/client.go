@@ -41,15 +41,16 @@ func (e *apiError) Error() string {
 }
 
 // do sends one request until it succeeds, is refused for good, or ctx ends,
-// and decodes a successful answer into out.
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
+// and decodes a successful answer into out. key, when set, is the request's
+// Idempotency-Key, the same on every attempt.
+func (c *client) do(ctx context.Context, method, path, key string, body, out any) error {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
 	wait := c.minBackoff
 	for {
-		retryAfter, err := c.once(ctx, method, path, payload, out)
+		retryAfter, err := c.once(ctx, method, path, key, payload, out)
 		var refused *apiError
 		if err == nil || errors.As(err, &refused) {
 			return err
@@ -72,13 +73,16 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 
 // once makes one attempt; a non-nil error that is not an *apiError is worth
 // retrying, after at least retryAfter.
-func (c *client) once(ctx context.Context, method, path string, payload []byte, out any) (time.Duration, error) {
+func (c *client) once(ctx context.Context, method, path, key string, payload []byte, out any) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(payload))
 	if err != nil {
 		return 0, &apiError{Message: err.Error()}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, err

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +46,9 @@ type Options struct {
 	MinBackoff    time.Duration // first pause before a retry (200ms)
 	MaxBackoff    time.Duration // longest pause between retries (10s)
 	FlushInterval time.Duration // the longest a line waits to be sent (250ms)
+	// HeartbeatInterval is how often a quiet run tells the server it is
+	// alive (1 minute), so that an agent it wraps is not taken for lost.
+	HeartbeatInterval time.Duration
 	// CreateTimeout bounds how long the run's creation is retried before the
 	// command starts (1 minute); DrainTimeout how long what is left is
 	// retried after it ended (5 minutes). While the command runs, sending
@@ -62,6 +66,7 @@ func (o *Options) defaults() {
 	set(&o.MinBackoff, 200*time.Millisecond)
 	set(&o.MaxBackoff, 10*time.Second)
 	set(&o.FlushInterval, 250*time.Millisecond)
+	set(&o.HeartbeatInterval, time.Minute)
 	set(&o.CreateTimeout, time.Minute)
 	set(&o.DrainTimeout, 5*time.Minute)
 	if o.Getenv == nil {
@@ -83,7 +88,7 @@ func (o *Options) defaults() {
 const (
 	maxBatchLines = 500
 	maxBatchBytes = 128 << 10
-	maxLineBytes  = 16 << 10
+	maxLineBytes  = 64 << 10
 	lineBuffer    = 2048
 	maxTitle      = 300
 )
@@ -127,16 +132,22 @@ func Run(ctx context.Context, args []string, o Options) error {
 		return fmt.Errorf("run: --source must be cli, github_actions or scheduled, not %q", *source)
 	}
 	if *title == "" {
+		*title = agentPrompt(command)
+	}
+	if *title == "" {
 		*title = strings.Join(command, " ")
 	}
-	newRun["title"] = clipText(*title, maxTitle)
+	newRun["title"] = clipText(strings.Join(strings.Fields(*title), " "), maxTitle)
+	if where := runPlace(o.Getenv); len(where) > 0 {
+		newRun["where"] = where
+	}
 	if *team != "" {
 		newRun["team"] = *team
 	}
 	started := time.Now().UTC()
 	newRun["started_at"] = started.Format(time.RFC3339Nano)
 
-	r := &reporter{o: o, id: newRun["id"].(string)}
+	r := &reporter{o: o, id: newRun["id"].(string), source: newRun["source"].(string)}
 	r.api = &client{
 		base: strings.TrimRight(o.URL, "/") + "/api/v1", token: o.Token,
 		http:       &http.Client{Timeout: 30 * time.Second},
@@ -146,7 +157,7 @@ func Run(ctx context.Context, args []string, o Options) error {
 	// Reporting outlives a cancelled ctx: the end of a run is what matters.
 	bg := context.WithoutCancel(ctx)
 	createCtx, cancel := context.WithTimeout(bg, o.CreateTimeout)
-	err := r.api.do(createCtx, http.MethodPost, "/runs", newRun, nil)
+	err := r.api.do(createCtx, http.MethodPost, "/runs", "", newRun, nil)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("run: cannot create the run on %s: %w", o.URL, err)
@@ -157,12 +168,12 @@ func Run(ctx context.Context, args []string, o Options) error {
 
 // reporter runs one command and reports it.
 type reporter struct {
-	o   Options
-	id  string
-	api *client
+	o      Options
+	id     string
+	source string
+	api    *client
 
 	mu       sync.Mutex
-	seq      int64
 	reason   string // why the run failed besides its exit code
 	lastNote time.Time
 }
@@ -188,6 +199,7 @@ func (r *reporter) noteUnreachable(err error, wait time.Duration) {
 func (r *reporter) execute(ctx context.Context, command []string) error {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin = r.o.Stdin
+	cmd.Env = r.childEnv()
 	// The command gets a process group of its own, so that a forwarded
 	// signal reaches everything it started (a shell's children too), and a
 	// Ctrl-C at the terminal reaches it once, through agentdeck.
@@ -232,9 +244,12 @@ func (r *reporter) execute(ctx context.Context, command []string) error {
 	readers.Go(func() { readLines(stderr, "stderr", r.o.Stderr, lines) })
 	shipped := make(chan error, 1)
 	go func() { shipped <- r.ship(ctx, lines) }()
+	stopHeartbeat := make(chan struct{})
+	go r.heartbeat(ctx, stopHeartbeat)
 
 	readers.Wait()
 	close(lines)
+	close(stopHeartbeat)
 	waitErr := cmd.Wait()
 	shipErr := <-shipped
 
@@ -267,14 +282,6 @@ func readLines(src io.Reader, stream string, echo io.Writer, out chan<- line) {
 	}
 }
 
-// nextSeq numbers events in the order they are sent.
-func (r *reporter) nextSeq() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seq++
-	return r.seq
-}
-
 // ship batches lines by count, size and time and sends each batch until
 // the server takes it. It always drains lines, so the command never waits
 // on a reporter that gave up.
@@ -288,7 +295,10 @@ func (r *reporter) ship(ctx context.Context, lines <-chan line) error {
 	)
 	send := func() {
 		if len(batch) > 0 && failed == nil {
-			failed = r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", map[string]any{"events": batch}, nil)
+			// The server numbers the lines, after whatever the agent the
+			// command runs reports into the run; the batch's key makes a
+			// retry of it harmless.
+			failed = r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", newBatchKey(), map[string]any{"events": batch}, nil)
 			if failed != nil {
 				fmt.Fprintf(r.o.Stderr, "agentdeck: stopped reporting output: %v\n", failed)
 			}
@@ -305,7 +315,7 @@ func (r *reporter) ship(ctx context.Context, lines <-chan line) error {
 				send()
 				return failed
 			}
-			ev := map[string]any{"seq": r.nextSeq(), "type": "log", "text": l.text}
+			ev := map[string]any{"type": "log", "text": l.text}
 			if l.stream == "stderr" {
 				ev["data"] = map[string]any{"stream": "stderr"}
 			}
@@ -354,12 +364,17 @@ func (r *reporter) finish(ctx context.Context, code int, signal string, shipErr 
 	if shipErr != nil {
 		problems = append(problems, shipErr)
 	}
-	summary := map[string]any{"events": []map[string]any{{"seq": r.nextSeq(), "type": "output", "text": text, "data": data}}}
-	if err := r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", summary, nil); err != nil {
+	summary := map[string]any{"events": []map[string]any{{"type": "output", "text": text, "data": data}}}
+	if err := r.api.do(ctx, http.MethodPost, "/runs/"+r.id+"/events", newBatchKey(), summary, nil); err != nil {
 		problems = append(problems, err)
 	}
 	patch := map[string]any{"status": status, "finished_at": finished.Format(time.RFC3339Nano)}
-	if err := r.api.do(ctx, http.MethodPatch, "/runs/"+r.id, patch, nil); err != nil {
+	var refused *apiError
+	if err := r.api.do(ctx, http.MethodPatch, "/runs/"+r.id, "", patch, nil); errors.As(err, &refused) && refused.Status == http.StatusConflict {
+		// An agent the command ran reported its own end (its result line)
+		// first; that stands.
+		fmt.Fprintf(r.o.Stderr, "agentdeck: the run keeps the status its agent reported: %s\n", refused.Message)
+	} else if err != nil {
 		problems = append(problems, err)
 	}
 	for _, p := range problems {
@@ -384,4 +399,127 @@ func clipText(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// newBatchKey is a fresh Idempotency-Key for one batch of events.
+func newBatchKey() string { return uuid.Must(uuid.NewV7()).String() }
+
+// heartbeat tells the server the run is alive while its command runs, so
+// that an agent the command runs, quiet for a long tool call, is not taken
+// for lost (§10). A missed heartbeat is harmless.
+func (r *reporter) heartbeat(ctx context.Context, stop <-chan struct{}) {
+	tick := time.NewTicker(r.o.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			beatCtx, cancel := context.WithTimeout(ctx, r.o.HeartbeatInterval)
+			r.api.do(beatCtx, http.MethodPatch, "/runs/"+r.id, "", map[string]any{}, nil)
+			cancel()
+		}
+	}
+}
+
+// childEnv is the command's environment with the run named in it: an agent
+// the command runs reports into this run, through its hooks
+// (AGENTDECK_RUN_ID) and its OTLP exporter (the resource attributes), as an
+// ambient run.
+func (r *reporter) childEnv() []string {
+	env := os.Environ()
+	attrs := fmt.Sprintf("agentdeck.run_id=%s,agentdeck.kind=ambient,agentdeck.source=%s", r.id, r.source)
+	out := make([]string, 0, len(env)+2)
+	merged := false
+	for _, kv := range env {
+		switch {
+		case strings.HasPrefix(kv, "AGENTDECK_RUN_ID="):
+			continue
+		case strings.HasPrefix(kv, "OTEL_RESOURCE_ATTRIBUTES="):
+			if existing := strings.TrimPrefix(kv, "OTEL_RESOURCE_ATTRIBUTES="); existing != "" {
+				kv = "OTEL_RESOURCE_ATTRIBUTES=" + existing + "," + attrs
+				merged = true
+			}
+		}
+		out = append(out, kv)
+	}
+	if !merged {
+		out = append(out, "OTEL_RESOURCE_ATTRIBUTES="+attrs)
+	}
+	return append(out, "AGENTDECK_RUN_ID="+r.id)
+}
+
+// agentPrompt finds the prompt in the command line of an agent run
+// headless — `claude -p PROMPT …` or `codex exec … PROMPT` — to title the
+// run with; "" for any other command.
+func agentPrompt(command []string) string {
+	switch filepath.Base(command[0]) {
+	case "claude":
+		args := command[1:]
+		for i, a := range args {
+			if (a == "-p" || a == "--print") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				return args[i+1]
+			}
+		}
+		return lastPositional(args)
+	case "codex":
+		if len(command) > 1 && command[1] == "exec" {
+			return lastPositional(command[2:])
+		}
+	}
+	return ""
+}
+
+// lastPositional is the last argument that is not a flag or a flag's
+// value; it errs towards "" when it cannot tell.
+func lastPositional(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	last := args[len(args)-1]
+	if strings.HasPrefix(last, "-") {
+		return ""
+	}
+	if len(args) >= 2 {
+		prev := args[len(args)-2]
+		if strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && !booleanFlag(prev) {
+			return ""
+		}
+	}
+	return last
+}
+
+// booleanFlag lists the flags of claude and codex that take no value, so
+// that the argument after one is still the prompt.
+func booleanFlag(f string) bool {
+	switch f {
+	case "-p", "--print", "--verbose", "--json", "--skip-git-repo-check", "--full-auto", "--dangerously-bypass-hook-trust",
+		"--dangerously-skip-permissions", "--dangerously-bypass-approvals-and-sandbox", "--continue", "-c", "--oss":
+		return true
+	}
+	return false
+}
+
+// runPlace says where the run runs: the working directory and its
+// repository and branch, from git, or from GitHub Actions' variables.
+func runPlace(getenv func(string) string) map[string]string {
+	where := map[string]string{}
+	if cwd, err := os.Getwd(); err == nil {
+		where["cwd"] = cwd
+		where["repo"], where["branch"] = gitPlace(cwd)
+	}
+	if repo := getenv("GITHUB_REPOSITORY"); repo != "" {
+		where["repo"] = repo
+	}
+	if ref := getenv("GITHUB_HEAD_REF"); ref != "" {
+		where["branch"] = ref
+	} else if ref := getenv("GITHUB_REF_NAME"); ref != "" && where["branch"] == "" {
+		where["branch"] = ref
+	}
+	for k, v := range where {
+		if v == "" {
+			delete(where, k)
+		}
+	}
+	return where
 }

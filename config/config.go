@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Commands the binary understands; serve is the default.
@@ -25,6 +27,8 @@ const (
 	CommandRun     = "run"
 	CommandToken   = "token"
 	CommandVersion = "version"
+	CommandHook    = "hook"
+	CommandConnect = "connect"
 )
 
 // Provider holds the OAuth client of one sign-in provider.
@@ -65,9 +69,20 @@ type Config struct {
 	// may make (AGENTDECK_API_RATE_LIMIT); bursts of twice that pass.
 	APIRateLimit float64
 
-	// The CLI's server and token (agentdeck run).
+	// The CLI's server and token (agentdeck run, hook, connect).
 	URL   string
 	Token string
+
+	// CreditsPerUSD (AGENTDECK_CREDITS_PER_USD, default 100) converts the
+	// money agents report into credits; PricesFile (AGENTDECK_PRICES)
+	// replaces the embedded price table of models' token prices.
+	CreditsPerUSD *big.Rat
+	PricesFile    string
+	// StaleAfter and AbandonAfter (AGENTDECK_STALE_AFTER, default 30m;
+	// AGENTDECK_ABANDON_AFTER, default 24h) close agents' sessions that
+	// went silent (§10).
+	StaleAfter   time.Duration
+	AbandonAfter time.Duration
 }
 
 // Load reads the environment through getenv, then the command and its flags
@@ -86,6 +101,28 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		OIDC:                Provider{ClientID: getenv("OIDC_CLIENT_ID"), ClientSecret: getenv("OIDC_CLIENT_SECRET"), Issuer: getenv("OIDC_ISSUER")},
 		URL:                 strings.TrimRight(getenv("AGENTDECK_URL"), "/"),
 		Token:               getenv("AGENTDECK_TOKEN"),
+	}
+	c.CreditsPerUSD = big.NewRat(100, 1)
+	if v := getenv("AGENTDECK_CREDITS_PER_USD"); v != "" {
+		r, ok := new(big.Rat).SetString(v)
+		if !ok || r.Sign() <= 0 || strings.ContainsAny(v, "eE/") {
+			return c, fmt.Errorf("AGENTDECK_CREDITS_PER_USD %q must be a positive decimal number", v)
+		}
+		c.CreditsPerUSD = r
+	}
+	c.PricesFile = getenv("AGENTDECK_PRICES")
+	c.StaleAfter, c.AbandonAfter = 30*time.Minute, 24*time.Hour
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"AGENTDECK_STALE_AFTER", &c.StaleAfter}, {"AGENTDECK_ABANDON_AFTER", &c.AbandonAfter}} {
+		if v := getenv(d.name); v != "" {
+			n, err := time.ParseDuration(v)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("%s %q must be a positive duration such as 30m or 24h", d.name, v)
+			}
+			*d.dst = n
+		}
 	}
 	c.APIRateLimit = DefaultAPIRateLimit
 	if v := getenv("AGENTDECK_API_RATE_LIMIT"); v != "" {
@@ -134,10 +171,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if fs.NArg() > 0 {
 			return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 		}
-	case CommandMigrate, CommandVersion, CommandRun, CommandToken:
+	case CommandMigrate, CommandVersion, CommandRun, CommandToken, CommandHook, CommandConnect:
 		c.Args = args
 	default:
-		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, token, version)", c.Command)
+		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, hook, connect, token, version)", c.Command)
 	}
 	return c, c.validate()
 }

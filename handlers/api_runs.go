@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/agents"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 )
@@ -30,13 +32,28 @@ type itemJSON struct {
 	UpdatedAt   time.Time   `json:"updated_at"`
 	DurationMS  *int64      `json:"duration_ms"`
 	Credits     creditsJSON `json:"credits"`
+	// What an agent reported of its session (§10); omitted when unknown.
+	Agent  *agentJSON  `json:"agent,omitempty"`
+	Tokens *app.Tokens `json:"tokens,omitempty"`
+	Where  *app.Where  `json:"where,omitempty"`
+	Reason string      `json:"reason,omitempty"`
 }
 
 // creditsJSON is the credit split with its total, as decimal strings.
+// UnpricedModels names the models whose tokens had no price: while it is
+// set, the credits are unknown, not zero.
 type creditsJSON struct {
-	Inference app.Credits `json:"inference"`
-	Compute   app.Credits `json:"compute"`
-	Total     app.Credits `json:"total"`
+	Inference      app.Credits `json:"inference"`
+	Compute        app.Credits `json:"compute"`
+	Total          app.Credits `json:"total"`
+	UnpricedModels []string    `json:"unpriced_models,omitempty"`
+}
+
+// agentJSON names the agent of a session and the models it used.
+type agentJSON struct {
+	Name      string   `json:"name"`
+	SessionID string   `json:"session_id,omitempty"`
+	Models    []string `json:"models,omitempty"`
 }
 
 func optionalTime(t time.Time) *time.Time {
@@ -63,6 +80,19 @@ func toItemJSON(it *app.Item, now time.Time) itemJSON {
 	if it.HasDuration() {
 		ms := it.Duration(now).Milliseconds()
 		out.DurationMS = &ms
+	}
+	out.Credits.UnpricedModels = it.UnpricedModelList()
+	if it.AgentName != "" {
+		out.Agent = &agentJSON{Name: it.AgentName, SessionID: it.AgentSession, Models: it.ModelList()}
+	}
+	if !it.Tokens.IsZero() {
+		out.Tokens = &it.Tokens
+	}
+	if !it.Where.IsZero() {
+		out.Where = &it.Where
+	}
+	if it.Status == app.StatusFailed || it.Status == app.StatusCanceled || it.Status == app.StatusBlocked {
+		out.Reason = it.Reason
 	}
 	return out
 }
@@ -183,9 +213,10 @@ func (s *Server) handleAPIRunList(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// eventJSON is one event as the API takes it.
+// eventJSON is one event as the API takes it. Seq is the client's number;
+// a batch whose events carry none is numbered by the server.
 type eventJSON struct {
-	Seq  int64           `json:"seq"`
+	Seq  *int64          `json:"seq"`
 	Type app.EventType   `json:"type"`
 	Role app.MessageRole `json:"role"`
 	Text string          `json:"text"`
@@ -208,30 +239,42 @@ type eventBatchJSON struct {
 }
 
 // decodeEventBatch reads and checks a batch of events; every problem is an
-// *app.Error naming the field.
-func decodeEventBatch(body []byte) ([]*app.Event, error) {
+// *app.Error naming the field. numbered says the batch carries no seq, for
+// the server to number: either every event has a seq or none does.
+func decodeEventBatch(body []byte) (events []*app.Event, numbered bool, err error) {
 	var batch eventBatchJSON
 	if err := decodeStrict(body, &batch); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if batch.Events == nil {
-		return nil, app.Errorf(app.EInvalid, "events", "events is required: an array of events")
+		return nil, false, app.Errorf(app.EInvalid, "events", "events is required: an array of events")
 	}
 	if len(*batch.Events) > app.MaxEventBatch {
-		return nil, app.Errorf(app.ETooLarge, "events", "a batch holds at most %d events, not %d", app.MaxEventBatch, len(*batch.Events))
+		return nil, false, app.Errorf(app.ETooLarge, "events", "a batch holds at most %d events, not %d", app.MaxEventBatch, len(*batch.Events))
 	}
-	events := make([]*app.Event, len(*batch.Events))
+	events = make([]*app.Event, len(*batch.Events))
+	numbered = len(*batch.Events) > 0 && (*batch.Events)[0].Seq == nil
 	for i, e := range *batch.Events {
-		ev := &app.Event{Seq: e.Seq, Type: e.Type, Role: e.Role, Text: e.Text}
+		if (e.Seq == nil) != numbered {
+			return nil, false, app.Errorf(app.EInvalid, fmt.Sprintf("events[%d].seq", i),
+				"either every event of a batch carries seq or none does (the server then numbers them)")
+		}
+		ev := &app.Event{Type: e.Type, Role: e.Role, Text: e.Text}
+		if e.Seq != nil {
+			if *e.Seq < 1 {
+				return nil, false, app.Errorf(app.EInvalid, fmt.Sprintf("events[%d].seq", i), "seq must be a positive integer")
+			}
+			ev.Seq = *e.Seq
+		}
 		if len(e.Data) > 0 && string(e.Data) != "null" {
 			ev.Data = string(e.Data)
 		}
 		if err := ev.Validate(i); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		events[i] = ev
 	}
-	return events, nil
+	return events, numbered, nil
 }
 
 // appendResultJSON acknowledges a batch.
@@ -248,11 +291,26 @@ func (s *Server) handleAPIEventsAppend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := decodeEventBatch(body)
+	events, numbered, err := decodeEventBatch(body)
 	if err != nil {
 		return err
 	}
-	accepted, dups, err := s.store.AppendEvents(c.Request().Context(), viewerOf(c), c.Param("id"), events)
+	ctx := c.Request().Context()
+	var accepted, dups int
+	if numbered {
+		// The server numbers this batch, so it may also read an agent's
+		// output among its lines: what the agent says becomes the run's
+		// transcript, credits and status.
+		var reports []app.Report
+		for _, e := range events {
+			if e.Type == app.EventLog {
+				reports = append(reports, agents.FromOutputLine(e.Text)...)
+			}
+		}
+		accepted, dups, err = s.store.AppendNumberedEvents(ctx, viewerOf(c), c.Param("id"), c.Request().Header.Get("Idempotency-Key"), events, reports)
+	} else {
+		accepted, dups, err = s.store.AppendEvents(ctx, viewerOf(c), c.Param("id"), events)
+	}
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,13 @@ func FuzzDecodeEventBatch(f *testing.F) {
 		`{"events":[{"seq":1,"type":"log","extra":true}]}`, "{\"events\":[{\"seq\":1,\"type\":\"log\",\"text\":\"\xff\"}]}",
 		`{"events":[{"seq":1.5,"type":"log"}]}`, `{"events":[{"seq":1,"type":"log","data":[1,2]}]}`,
 		`{"events":[{"seq":9223372036854775807,"type":"log"}]}`, `{"events":[{"seq":1,"type":"log"}]} trailing`,
+		`{"events":[{"type":"log","text":"numbered by the server"}]}`, `{"events":[{"type":"log"},{"seq":2,"type":"log"}]}`,
+		`{"events":[{"seq":0,"type":"log"}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		events, err := decodeEventBatch(body)
+		events, numbered, err := decodeEventBatch(body)
 		if err != nil {
 			var e *app.Error
 			if !errors.As(err, &e) || (e.Code != app.EInvalid && e.Code != app.ETooLarge) || e.Field == "" {
@@ -42,7 +44,13 @@ func FuzzDecodeEventBatch(f *testing.F) {
 			if err := e.Validate(i); err != nil {
 				t.Fatalf("accepted an invalid event: %v", err)
 			}
-			ev := map[string]any{"seq": e.Seq, "type": e.Type, "role": e.Role, "text": e.Text}
+			if numbered != (e.Seq == 0) {
+				t.Fatalf("accepted event %d with seq %d in a batch numbered=%v", i, e.Seq, numbered)
+			}
+			ev := map[string]any{"type": e.Type, "role": e.Role, "text": e.Text}
+			if !numbered {
+				ev["seq"] = e.Seq
+			}
 			if e.Data != "" {
 				ev["data"] = json.RawMessage(e.Data)
 			}
@@ -52,8 +60,8 @@ func FuzzDecodeEventBatch(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodeEventBatch(reencoded)
-		if err != nil {
+		again, againNumbered, err := decodeEventBatch(reencoded)
+		if err != nil || againNumbered != numbered {
 			t.Fatalf("%q was accepted, but its re-encoding %q was refused: %v", body, reencoded, err)
 		}
 		if !reflect.DeepEqual(normalise(events), normalise(again)) {

@@ -20,7 +20,7 @@ func (s *Server) routes() {
 	// compressed nor buffered: every message must leave at once. API answers
 	// are small JSON; compressing them costs more than it saves.
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: func(c echo.Context) bool {
-		return isEventStream(c) || strings.HasPrefix(c.Request().URL.Path, "/api/")
+		return isEventStream(c) || strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/v1/")
 	}}))
 
 	e.GET("/healthz", s.handleHealth)
@@ -37,6 +37,15 @@ func (s *Server) routes() {
 	api.PATCH("/runs/:id", s.handleAPIRunUpdate)
 	api.POST("/runs/:id/events", s.handleAPIEventsAppend)
 	api.GET("/runs/:id/events", s.handleAPIEventsList)
+	api.POST("/hooks/:agent", s.handleAPIHook)
+
+	// OTLP/HTTP at the standard paths (§10). Exporters authenticate with an
+	// access token and send no cookie and no Origin: like the API, these
+	// routes see no session and need no CSRF check.
+	otlp := e.Group("/v1", s.otlpErrors, s.apiAuth, s.apiRateLimit, otlpContentTypes)
+	otlp.POST("/logs", s.handleOTLP(otlpLogs))
+	otlp.POST("/metrics", s.handleOTLP(otlpMetrics))
+	otlp.POST("/traces", s.handleOTLP(otlpTraces))
 
 	// Every page with a session: body limit, session, CSRF check on
 	// every state-changing request.

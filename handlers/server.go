@@ -100,6 +100,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeSessions(ctx)
+	go s.closeSilentSessions(ctx)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("handlers: serve: %w", err)
@@ -133,4 +134,39 @@ func (s *Server) purgeSessions(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// closeSilentSessions applies the liveness rule (§10) until ctx ends, often
+// enough that a session is closed soon after its window passes: every
+// quarter of the shorter window, at most every minute.
+func (s *Server) closeSilentSessions(ctx context.Context) {
+	l := s.liveness()
+	every := min(l.StaleAfter, l.AbandonAfter) / 4
+	every = min(max(every, time.Second), time.Minute)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, err := s.store.CloseSilentSessions(ctx, l); err != nil {
+				s.log.Warn("close silent sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("closed silent agent sessions", "count", n)
+			}
+		}
+	}
+}
+
+// liveness is the configured rule for sessions that go silent.
+func (s *Server) liveness() app.Liveness {
+	l := app.DefaultLiveness
+	if s.cfg.StaleAfter > 0 {
+		l.StaleAfter = s.cfg.StaleAfter
+	}
+	if s.cfg.AbandonAfter > 0 {
+		l.AbandonAfter = s.cfg.AbandonAfter
+	}
+	return l
 }
