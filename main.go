@@ -75,6 +75,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, logger)
 	case config.CommandToken:
 		return tokenCommand(ctx, cfg, stdout)
+	case config.CommandConnect:
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("connect: find the agentdeck binary: %w", err)
+		}
+		return cli.Connect(ctx, cfg.Args, cli.ConnectOptions{
+			URL: cfg.URL, Token: cfg.Token, Getenv: getenv, Command: self, Stdout: stdout, Stderr: stderr,
+		})
 	case config.CommandRun:
 		// Ctrl-C and SIGTERM go to the command, which decides how to end.
 		sigs := make(chan os.Signal, 4)
