@@ -51,6 +51,12 @@ type AccessToken struct {
 	LastUsedAt time.Time `bun:"last_used_at,nullzero"`
 	ExpiresAt  time.Time `bun:"expires_at,nullzero"`
 	RevokedAt  time.Time `bun:"revoked_at,nullzero"`
+	// OTLPRecords counts the OTLP records agents sent with the token, and
+	// UnrecognisedRecords those that no adapter knew: a telling sign of an
+	// exporter pointed at agentdeck by mistake, or of an agent we do not yet
+	// read.
+	OTLPRecords         int64 `bun:"otlp_records,notnull"`
+	UnrecognisedRecords int64 `bun:"unrecognised_records,notnull"`
 
 	User *User `bun:"rel:belongs-to,join:user_id=id"`
 }

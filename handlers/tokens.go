@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/agents"
 	"github.com/agentdeck/agentdeck/views"
 	"github.com/labstack/echo/v4"
 )
@@ -29,7 +30,26 @@ func (s *Server) renderTokens(c echo.Context, status int, page views.TokensPage)
 	page.Expiries = tokenExpiries
 	page.Now = s.store.Now()
 	page.APIURL = s.cfg.PublicURL()
+	page.Wiring = wiringSnippets(page.APIURL, page.NewToken)
 	return s.render(c, status, "tokens", page)
+}
+
+// wiringSnippets are the settings `agentdeck connect` writes, for those who
+// would rather paste them: with the token just created, else a placeholder.
+func wiringSnippets(baseURL, token string) []views.Snippet {
+	if token == "" {
+		token = app.TokenPrefix + "…"
+	}
+	w := agents.Wiring{BaseURL: baseURL, Token: token, Command: "agentdeck"}
+	codex := agents.CodexWiring(w)
+	return []views.Snippet{
+		{Title: "Claude Code", Path: "~/.claude/settings.json", Text: agents.ClaudeCodeSettings(w).Snippet()},
+		{Title: "Codex", Path: "$CODEX_HOME/config.toml (~/.codex/config.toml)", Text: codex.ConfigSnippet()},
+		{Title: "Codex hooks", Path: "$CODEX_HOME/hooks.json", Text: codex.HooksSnippet()},
+		{Title: "Any OpenTelemetry agent", Path: "its environment", Text: "OTEL_EXPORTER_OTLP_ENDPOINT=" + baseURL +
+			"\nOTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer " + token + "\"\n" +
+			"# optional: report its sessions as ambient runs\nOTEL_RESOURCE_ATTRIBUTES=agentdeck.kind=ambient,agentdeck.source=cli"},
+	}
 }
 
 // handleTokenCreate issues a token and shows its secret, this once.

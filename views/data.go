@@ -91,6 +91,17 @@ type TokensPage struct {
 	Error        string
 	Now          time.Time
 	APIURL       string // where scripts reach this server
+	// Wiring is what connects an agent to this server, for copy and paste:
+	// the snippets `agentdeck connect` merges into the agents' settings,
+	// with the new token in them when there is one.
+	Wiring []Snippet
+}
+
+// Snippet is a piece of configuration to copy into a file.
+type Snippet struct {
+	Title string
+	Path  string // the file it belongs in
+	Text  string
 }
 
 // RunPage is an item's shared session (§5): its header, transcript, log and
