@@ -25,6 +25,7 @@ var funcs = template.FuncMap{
 	"utc":         func() *time.Location { return time.UTC },
 	"ansi":        ANSI,
 	"toolCall":    toolCall,
+	"agentLabel":  app.AgentLabel,
 	"output":      outputOf,
 	"isStderr":    func(e *app.Event) bool { return strings.Contains(e.Data, `"stderr"`) },
 	"rows":        Rows,
@@ -111,10 +112,13 @@ func plural(n int64, one, many string) string {
 }
 
 // ToolCall is a tool message made readable: the tool's name and its
-// arguments as indented JSON.
+// arguments as indented JSON, or, for the result of a call (data.result),
+// whether it failed.
 type ToolCall struct {
-	Name string
-	Args string
+	Name   string
+	Args   string
+	Result bool
+	Failed bool
 }
 
 // maxToolArgs bounds the arguments shown inline.
@@ -129,6 +133,11 @@ func toolCall(e *app.Event) ToolCall {
 		if n, ok := data[k].(string); ok && tc.Name == "" {
 			tc.Name = n
 		}
+	}
+	if result, _ := data["result"].(bool); result {
+		tc.Result = true
+		tc.Failed, _ = data["is_error"].(bool)
+		return tc
 	}
 	var args any = data
 	for _, k := range []string{"arguments", "args", "input"} {

@@ -96,7 +96,9 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 	}
 	b.WriteString(`>`)
 	esc(it.Title)
-	b.WriteString(`</a></td>`)
+	b.WriteString(`</a>`)
+	writeRowMeta(b, it)
+	b.WriteString(`</td>`)
 
 	b.WriteString(`<td class="col-source"><span class="source source--`)
 	esc(string(it.Source))
@@ -147,9 +149,47 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 		b.WriteString(`Inference`)
 	}
 	b.WriteString(`">`)
-	b.WriteString(it.Credits().String())
+	if it.CreditsKnown() {
+		b.WriteString(it.Credits().String())
+	} else {
+		b.WriteString(`<span class="credits-unknown">unknown</span>`)
+	}
 	b.WriteString(`</td></tr>`)
 	b.WriteByte('\n')
+}
+
+// writeRowMeta writes the title's second, quieter line: the agent, where it
+// ran, and what the status alone does not say (what a blocked item waits
+// for, why a failed one failed, a missing price).
+func writeRowMeta(b *strings.Builder, it *app.Item) {
+	var parts []string
+	if it.AgentName != "" {
+		parts = append(parts, app.AgentLabel(it.AgentName))
+	}
+	if it.Where.Repo != "" {
+		repo := it.Where.Repo
+		if it.Where.Branch != "" {
+			repo += " · " + it.Where.Branch
+		}
+		parts = append(parts, repo)
+	}
+	if it.Reason != "" && (it.Status == app.StatusBlocked || it.Status == app.StatusFailed || it.Status == app.StatusCanceled) {
+		parts = append(parts, it.Reason)
+	}
+	for _, m := range it.UnpricedModelList() {
+		parts = append(parts, "no price for model "+m)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	b.WriteString(`<span class="row__meta">`)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteString(` <span aria-hidden="true">—</span> `)
+		}
+		b.WriteString(html.EscapeString(p))
+	}
+	b.WriteString(`</span>`)
 }
 
 // itemHref is where one click on a row leads: an ambient run's shared
