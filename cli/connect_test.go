@@ -291,6 +291,7 @@ func TestConnectClaudeCodeKeepsThePersonsSettings(t *testing.T) {
 		"PostToolUse":      {ours},
 		"Notification":     {ours},
 		"Stop":             {ours},
+		"StopFailure":      {ours},
 		"SessionEnd":       {ours},
 	}
 	if !reflect.DeepEqual(commands, wantCommands) {
@@ -483,7 +484,7 @@ func TestConnectAgainWithANewTokenKeepsTheFirstBackup(t *testing.T) {
 				if strings.Contains(text, connectToken) {
 					t.Errorf("%s still holds the old token:\n%s", path, text)
 				}
-				if strings.Count(text, "hook "+tt.agent) > 7 {
+				if strings.Count(text, "hook "+tt.agent) > connectHookCount(tt.agent) {
 					t.Errorf("%s has its hooks twice:\n%s", path, text)
 				}
 				backup := path + ".agentdeck-backup"
@@ -922,4 +923,13 @@ func TestConnectedCodexReportsToAgentdeck(t *testing.T) {
 	if !deck.received("POST /v1/logs Bearer " + connectToken) {
 		t.Errorf("no OTLP logs came to agentdeck with the token; it got %q", deck.requests)
 	}
+}
+
+// connectHookCount is how many hooks connect wires for an agent.
+func connectHookCount(agent string) int {
+	w := agents.Wiring{BaseURL: connectURL, Token: connectToken, Command: "agentdeck"}
+	if agent == "codex" {
+		return len(agents.CodexWiring(w).Hooks)
+	}
+	return len(agents.ClaudeCodeSettings(w).Hooks)
 }

@@ -118,6 +118,9 @@ func ClaudeCodeSettings(w Wiring) ClaudeCodeWiring {
 			{Event: "PostToolUse", Matcher: "*", Command: command, Timeout: HookTimeout},
 			{Event: "Notification", Command: command, Timeout: HookTimeout},
 			{Event: "Stop", Command: command, Timeout: HookTimeout},
+			// A turn that an API error ended (Claude Code 2.1 runs
+			// StopFailure instead of Stop): the session failed.
+			{Event: "StopFailure", Command: command, Timeout: HookTimeout},
 			{Event: "SessionEnd", Command: command, Timeout: HookTimeout},
 		},
 	}

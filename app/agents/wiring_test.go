@@ -66,7 +66,7 @@ func TestWiringEveryHookRunsAgentdecksHookWithATimeout(t *testing.T) {
 			command: "/usr/local/bin/agentdeck hook claude-code",
 			matchers: map[string]string{
 				"SessionStart": "", "UserPromptSubmit": "", "PreToolUse": "*", "PostToolUse": "*",
-				"Notification": "", "Stop": "", "SessionEnd": "",
+				"Notification": "", "Stop": "", "StopFailure": "", "SessionEnd": "",
 			},
 		},
 		{
