@@ -429,6 +429,13 @@ func (s *Store) addUsage(ctx context.Context, tx bun.Tx, it *Item, usage []Usage
 		return nil
 	}
 	for i, u := range usage {
+		if u.Model == "" {
+			// A turn's usage that names no model (codex exec --json) is
+			// the session's model's.
+			if models := it.ModelList(); len(models) > 0 {
+				u.Model = models[0]
+			}
+		}
 		t := u.Tokens
 		if t.Input < 0 || t.CachedInput < 0 || t.Output < 0 || t.Input > maxRecordToken || t.CachedInput > maxRecordToken || t.Output > maxRecordToken {
 			continue

@@ -118,7 +118,11 @@ func claudeCodeOutput(l jsonObject, base app.Report) []app.Report {
 		return []app.Report{rep}
 	case "assistant":
 		msg := l.object("message")
-		rep.Model = msg.str("model")
+		if model := msg.str("model"); !strings.HasPrefix(model, "<") {
+			// "<synthetic>" marks a message Claude Code made up itself
+			// (an API error's), not a model.
+			rep.Model = model
+		}
 		var out []app.Report
 		for i, block := range msg.objects("content") {
 			r := rep
