@@ -45,7 +45,9 @@ func startServer(t *testing.T, store *app.Store) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	cfg := config.Config{Command: config.CommandServe, Addr: s.addr, DataDir: s.t.TempDir(), SessionKeys: []string{strings.Repeat("k", 40)}}
+	cfg := config.Config{Command: config.CommandServe, Addr: s.addr, DataDir: s.t.TempDir(), SessionKeys: []string{strings.Repeat("k", 40)},
+		// Demo sign-in lets a test read the pages as a person would.
+		Demo: true}
 	srv, err := handlers.New(cfg, s.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		s.t.Fatal(err)
