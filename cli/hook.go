@@ -21,7 +21,8 @@ type HookOptions struct {
 	Getenv     func(string) string
 	Stdin      io.Reader
 	Stderr     io.Writer
-	// Budget bounds the whole hook, reading included (900ms): agents wait
+	// Budget bounds the whole hook, reading included (700ms, well inside
+	// the second §10 promises): agents wait
 	// for their hooks, and Claude Code gives SessionEnd hooks little time.
 	Budget time.Duration
 	Now    func() time.Time
@@ -44,7 +45,7 @@ func Hook(ctx context.Context, args []string, o HookOptions) {
 		o.Stderr = io.Discard
 	}
 	if o.Budget <= 0 {
-		o.Budget = 900 * time.Millisecond
+		o.Budget = 700 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
