@@ -115,3 +115,31 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("unset: %v, %v; want no trusted proxy", cfg.TrustedProxies, err)
 	}
 }
+
+func TestAgentSettings(t *testing.T) {
+	c, err := config.Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CreditsPerUSD.RatString() != "100" || c.StaleAfter.String() != "30m0s" || c.AbandonAfter.String() != "24h0m0s" || c.PricesFile != "" {
+		t.Errorf("defaults: %s credits per dollar, stale after %v, abandoned after %v, prices %q", c.CreditsPerUSD.RatString(), c.StaleAfter, c.AbandonAfter, c.PricesFile)
+	}
+	c, err = config.Load(nil, env(map[string]string{
+		"AGENTDECK_CREDITS_PER_USD": "2.5", "AGENTDECK_STALE_AFTER": "90s", "AGENTDECK_ABANDON_AFTER": "2h", "AGENTDECK_PRICES": "/etc/prices.json",
+	}))
+	if err != nil || c.CreditsPerUSD.RatString() != "5/2" || c.StaleAfter.String() != "1m30s" || c.AbandonAfter.String() != "2h0m0s" || c.PricesFile != "/etc/prices.json" {
+		t.Errorf("set: %+v %v", c, err)
+	}
+	for name, bad := range map[string]string{
+		"AGENTDECK_CREDITS_PER_USD": "-1", "AGENTDECK_STALE_AFTER": "soon", "AGENTDECK_ABANDON_AFTER": "-5m",
+	} {
+		if _, err := config.Load(nil, env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v, want an error naming the variable", name, bad, err)
+		}
+	}
+	for _, bad := range []string{"0", "1e3", "1/3", "abc"} {
+		if _, err := config.Load(nil, env(map[string]string{"AGENTDECK_CREDITS_PER_USD": bad})); err == nil {
+			t.Errorf("AGENTDECK_CREDITS_PER_USD=%s was accepted", bad)
+		}
+	}
+}
