@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -421,13 +422,34 @@ func cleanData(v any) any {
 	return v
 }
 
-// addUsage stores usage records under their keys, skipping those stored
-// already (a Total record replaces its predecessor), and recounts the item's
-// credits and tokens when anything was new.
+// usageRow is one usage record as stored: priced (credits nil when its
+// model has no price) and bound to its channel.
+type usageRow struct {
+	channel Channel
+	key     string
+	model   string
+	credits *int64
+	tokens  Tokens
+	// total replaces the record of the same key instead of being skipped
+	// when one is stored.
+	total bool
+}
+
+// usageAccount is one channel's running sums of an item's usage records.
+type usageAccount struct {
+	Channel        string `bun:"channel"`
+	Credits        int64  `bun:"credits"`
+	Tokens         `bun:"embed:"`
+	UnpricedModels string `bun:"unpriced_models"`
+}
+
+// addUsage prices and stores usage records under their keys, skipping those
+// stored already (a Total record replaces its predecessor), adds what is new
+// to the channels' running accounts, and sets the item's credits and tokens
+// from them. Its cost grows with the records that arrive, not with those
+// the session has.
 func (s *Store) addUsage(ctx context.Context, tx bun.Tx, it *Item, usage []Usage, channels []Channel, now time.Time) error {
-	if len(usage) == 0 {
-		return nil
-	}
+	var rows []usageRow
 	for i, u := range usage {
 		if u.Model == "" {
 			// A turn's usage that names no model (codex exec --json) is
@@ -440,35 +462,195 @@ func (s *Store) addUsage(ctx context.Context, tx bun.Tx, it *Item, usage []Usage
 		if t.Input < 0 || t.CachedInput < 0 || t.Output < 0 || t.Input > maxRecordToken || t.CachedInput > maxRecordToken || t.Output > maxRecordToken {
 			continue
 		}
-		var credits any
-		if c, ok := s.pricing.Credits(u); ok && c <= maxRecordCredits {
-			credits = int64(c)
-		} else if ok {
-			continue
+		t.CachedInput = min(t.CachedInput, t.Input)
+		row := usageRow{channel: channels[i], key: clipText(cleanText(u.Key), maxRecordKey), model: clipText(cleanText(u.Model), 100), tokens: t, total: u.Total}
+		if c, ok := s.pricing.Credits(u); ok {
+			if c > maxRecordCredits {
+				continue
+			}
+			n := int64(c)
+			row.credits = &n
 		}
-		conflict := "ON CONFLICT DO NOTHING"
-		if u.Total {
-			conflict = `ON CONFLICT (item_id, channel, key) DO UPDATE SET model = excluded.model, credits = excluded.credits,
-				input_tokens = excluded.input_tokens, cached_input_tokens = excluded.cached_input_tokens,
-				output_tokens = excluded.output_tokens, created_at = excluded.created_at`
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO usage_records (item_id, channel, key, model, credits, input_tokens, cached_input_tokens, output_tokens, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) `+conflict,
-			it.ID, string(channels[i]), clipText(cleanText(u.Key), maxRecordKey), clipText(cleanText(u.Model), 100), credits,
-			t.Input, min(t.CachedInput, t.Input), t.Output, now)
-		if err != nil {
-			return fmt.Errorf("app: record usage of %s: %w", it.ID, err)
-		}
+		rows = append(rows, row)
 	}
-	return s.recountUsage(ctx, tx, it)
+	return s.storeUsage(ctx, tx, it, rows, now)
 }
 
-// recountUsage sets the item's credits and tokens from its usage records.
+// storeUsage stores priced usage rows and brings the accounts and the item
+// up to date.
+func (s *Store) storeUsage(ctx context.Context, tx bun.Tx, it *Item, rows []usageRow, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	accounts, err := s.usageAccounts(ctx, tx, it.ID)
+	if err != nil {
+		return err
+	}
+	changed := map[string]bool{}
+	add := func(r usageRow, sign int64) {
+		a := accounts[string(r.channel)]
+		if a == nil {
+			a = &usageAccount{Channel: string(r.channel)}
+			accounts[a.Channel] = a
+		}
+		if r.credits != nil {
+			a.Credits = max(a.Credits+sign**r.credits, 0)
+		} else if sign > 0 {
+			a.UnpricedModels = addToList(a.UnpricedModels, cmp.Or(r.model, "unnamed"))
+		}
+		a.Input = max(a.Input+sign*r.tokens.Input, 0)
+		a.CachedInput = max(a.CachedInput+sign*r.tokens.CachedInput, 0)
+		a.Output = max(a.Output+sign*r.tokens.Output, 0)
+		changed[a.Channel] = true
+	}
+	var additive []usageRow
+	for _, r := range rows {
+		if !r.total {
+			additive = append(additive, r)
+			continue
+		}
+		// A total replaces the previous total of its key: the account
+		// loses the old figures and gains the new.
+		var old struct {
+			Credits *int64 `bun:"credits"`
+			Tokens
+			Model string `bun:"model"`
+		}
+		err := tx.NewSelect().TableExpr("usage_records").Column("credits", "input_tokens", "cached_input_tokens", "output_tokens", "model").
+			Where("item_id = ?", it.ID).Where("channel = ?", string(r.channel)).Where("key = ?", r.key).Scan(ctx, &old)
+		switch {
+		case err == nil:
+			add(usageRow{channel: r.channel, credits: old.Credits, tokens: old.Tokens, model: old.Model}, -1)
+		case !errors.Is(notFound(err), ErrNotFound):
+			return fmt.Errorf("app: read the usage of %s: %w", it.ID, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO usage_records (item_id, channel, key, model, credits, input_tokens, cached_input_tokens, output_tokens, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, channel, key) DO UPDATE SET model = excluded.model, credits = excluded.credits,
+			input_tokens = excluded.input_tokens, cached_input_tokens = excluded.cached_input_tokens,
+			output_tokens = excluded.output_tokens, created_at = excluded.created_at`,
+			it.ID, string(r.channel), r.key, r.model, r.credits, r.tokens.Input, r.tokens.CachedInput, r.tokens.Output, now)
+		if err != nil {
+			return fmt.Errorf("app: record the usage of %s: %w", it.ID, err)
+		}
+		add(r, 1)
+	}
+	if len(additive) > 0 {
+		inserted, err := s.insertUsage(ctx, tx, it.ID, additive, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range inserted {
+			add(r, 1)
+		}
+	}
+	for ch := range changed {
+		a := accounts[ch]
+		_, err := tx.ExecContext(ctx, `INSERT INTO usage_accounts (item_id, channel, credits, input_tokens, cached_input_tokens, output_tokens, unpriced_models)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, channel) DO UPDATE SET credits = excluded.credits,
+			input_tokens = excluded.input_tokens, cached_input_tokens = excluded.cached_input_tokens,
+			output_tokens = excluded.output_tokens, unpriced_models = excluded.unpriced_models`,
+			it.ID, ch, a.Credits, a.Input, a.CachedInput, a.Output, a.UnpricedModels)
+		if err != nil {
+			return fmt.Errorf("app: account the usage of %s: %w", it.ID, err)
+		}
+	}
+	showBestAccount(it, accounts)
+	return nil
+}
+
+// insertUsage writes additive usage rows in one statement, skipping those
+// whose key is stored, and returns the rows it wrote.
+func (s *Store) insertUsage(ctx context.Context, tx bun.Tx, itemID string, rows []usageRow, now time.Time) ([]usageRow, error) {
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO usage_records (item_id, channel, key, model, credits, input_tokens, cached_input_tokens, output_tokens, created_at) VALUES ")
+	args := make([]any, 0, 9*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(")
+		for j := range 9 {
+			if j > 0 {
+				sql.WriteString(", ")
+			}
+			if s.dialect == "postgres" {
+				sql.WriteString("$" + strconv.Itoa(len(args)+j+1))
+			} else {
+				sql.WriteByte('?')
+			}
+		}
+		sql.WriteString(")")
+		var credits any
+		if r.credits != nil {
+			credits = *r.credits
+		}
+		args = append(args, itemID, string(r.channel), r.key, r.model, credits, r.tokens.Input, r.tokens.CachedInput, r.tokens.Output, now)
+	}
+	sql.WriteString(" ON CONFLICT DO NOTHING RETURNING channel, key")
+	res, err := tx.Tx.QueryContext(ctx, sql.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("app: record the usage of %s: %w", itemID, err)
+	}
+	defer res.Close()
+	byKey := make(map[string]usageRow, len(rows))
+	for _, r := range rows {
+		byKey[string(r.channel)+"\x00"+r.key] = r
+	}
+	var inserted []usageRow
+	for res.Next() {
+		var channel, key string
+		if err := res.Scan(&channel, &key); err != nil {
+			return nil, fmt.Errorf("app: record the usage of %s: %w", itemID, err)
+		}
+		inserted = append(inserted, byKey[channel+"\x00"+key])
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("app: record the usage of %s: %w", itemID, err)
+	}
+	return inserted, nil
+}
+
+// usageAccounts reads an item's accounts, one per channel.
+func (s *Store) usageAccounts(ctx context.Context, db bun.IDB, itemID string) (map[string]*usageAccount, error) {
+	var list []*usageAccount
+	err := db.NewSelect().TableExpr("usage_accounts").
+		Column("channel", "credits", "input_tokens", "cached_input_tokens", "output_tokens", "unpriced_models").
+		Where("item_id = ?", itemID).Scan(ctx, &list)
+	if err != nil {
+		return nil, fmt.Errorf("app: read the usage accounts of %s: %w", itemID, err)
+	}
+	out := make(map[string]*usageAccount, len(list))
+	for _, a := range list {
+		out[a.Channel] = a
+	}
+	return out, nil
+}
+
+// showBestAccount sets the item's credits and tokens from its accounts.
 // Each channel that reports a session's spend is a full account of the same
-// spend, told another way (OTLP per request, the agent's output per session),
-// so the channels are not added up: the item shows the account with the most
-// credits, the most complete so far.
-func (s *Store) recountUsage(ctx context.Context, db bun.IDB, it *Item) error {
+// spend, told another way (OTLP per request, the agent's output per session,
+// the API as a total), so the channels are not added up: the item shows the
+// account with the most credits, the most complete so far.
+func showBestAccount(it *Item, accounts map[string]*usageAccount) {
+	var best *usageAccount
+	for _, a := range accounts {
+		if best == nil || a.Credits > best.Credits ||
+			a.Credits == best.Credits && (a.Input+a.Output > best.Input+best.Output ||
+				a.Input+a.Output == best.Input+best.Output && a.Channel < best.Channel) {
+			best = a
+		}
+	}
+	if best == nil {
+		return
+	}
+	it.Inference = Credits(min(best.Credits, int64(maxItemCredits)))
+	it.Tokens = best.Tokens
+	it.UnpricedModels = best.UnpricedModels
+}
+
+// recountUsage rebuilds an item's accounts from all of its usage records:
+// after records of another item were merged into it.
+func (s *Store) recountUsage(ctx context.Context, tx bun.Tx, it *Item) error {
 	var rows []struct {
 		Channel  string `bun:"channel"`
 		Model    string `bun:"model"`
@@ -476,7 +658,7 @@ func (s *Store) recountUsage(ctx context.Context, db bun.IDB, it *Item) error {
 		Credits  int64  `bun:"credits"`
 		Tokens
 	}
-	err := db.NewSelect().TableExpr("usage_records").
+	err := tx.NewSelect().TableExpr("usage_records").
 		Column("channel", "model").
 		ColumnExpr("CASE WHEN credits IS NULL THEN 1 ELSE 0 END AS unpriced").
 		ColumnExpr("CAST(COALESCE(SUM(credits), 0) AS BIGINT) AS credits").
@@ -490,40 +672,30 @@ func (s *Store) recountUsage(ctx context.Context, db bun.IDB, it *Item) error {
 	if err != nil {
 		return fmt.Errorf("app: count the usage of %s: %w", it.ID, err)
 	}
-	type account struct {
-		credits  Credits
-		tokens   Tokens
-		unpriced string
-	}
-	accounts := map[string]*account{}
-	var order []string
+	accounts := map[string]*usageAccount{}
 	for _, r := range rows {
 		a := accounts[r.Channel]
 		if a == nil {
-			a = &account{}
+			a = &usageAccount{Channel: r.Channel}
 			accounts[r.Channel] = a
-			order = append(order, r.Channel)
 		}
-		a.credits += Credits(r.Credits)
-		a.tokens = a.tokens.plus(r.Tokens)
+		a.Credits += r.Credits
+		a.Tokens = a.Tokens.plus(r.Tokens)
 		if r.Unpriced {
-			a.unpriced = addToList(a.unpriced, cmp.Or(r.Model, "unnamed"))
+			a.UnpricedModels = addToList(a.UnpricedModels, cmp.Or(r.Model, "unnamed"))
 		}
 	}
-	var best *account
-	for _, ch := range order {
-		a := accounts[ch]
-		if best == nil || a.credits > best.credits ||
-			a.credits == best.credits && a.tokens.Input+a.tokens.Output > best.tokens.Input+best.tokens.Output {
-			best = a
+	if _, err := tx.NewDelete().TableExpr("usage_accounts").Where("item_id = ?", it.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("app: recount the usage of %s: %w", it.ID, err)
+	}
+	for _, a := range accounts {
+		_, err := tx.ExecContext(ctx, `INSERT INTO usage_accounts (item_id, channel, credits, input_tokens, cached_input_tokens, output_tokens, unpriced_models)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, it.ID, a.Channel, a.Credits, a.Input, a.CachedInput, a.Output, a.UnpricedModels)
+		if err != nil {
+			return fmt.Errorf("app: recount the usage of %s: %w", it.ID, err)
 		}
 	}
-	if best == nil {
-		return nil
-	}
-	it.Inference = min(best.credits, maxItemCredits)
-	it.Tokens = best.tokens
-	it.UnpricedModels = best.unpriced
+	showBestAccount(it, accounts)
 	return nil
 }
 

@@ -162,6 +162,17 @@ func TestChannelsAccountForTheSameSpendOnce(t *testing.T) {
 		if it := onlyAgentItem(t, s, w.alice); it.Inference.String() != "0.10" {
 			t.Errorf("after a larger total: %s credits, want 0.10", it.Inference)
 		}
+		// A run's owner may set the credits through the API: one more
+		// account of the same spend, the largest shown.
+		id := onlyAgentItem(t, s, w.alice).ID
+		for _, c := range []struct{ set, want string }{{"0.05", "0.10"}, {"2.50", "2.50"}, {"1.00", "1.00"}} {
+			amount, err := app.ParseCredits(c.set)
+			mustOK(t, err)
+			mustOK(t, second(s.UpdateRun(ctx, w.alice, id, app.RunChange{Inference: &amount})))
+			if it := onlyAgentItem(t, s, w.alice); it.Inference.String() != c.want {
+				t.Errorf("after the API set %s: %s credits, want %s", c.set, it.Inference, c.want)
+			}
+		}
 	})
 }
 

@@ -257,15 +257,10 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 }
 
 // setAPICredits records the inference credits the API set on an agent's
-// session as the API channel's account, and recounts the item's credits.
+// session as the API channel's account of its spend.
 func (s *Store) setAPICredits(ctx context.Context, tx bun.Tx, it *Item, c Credits, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO usage_records (item_id, channel, key, credits, created_at) VALUES (?, ?, 'patch', ?, ?)
-		ON CONFLICT (item_id, channel, key) DO UPDATE SET credits = excluded.credits, created_at = excluded.created_at`,
-		it.ID, string(ChannelAPI), int64(c), now)
-	if err != nil {
-		return fmt.Errorf("app: record the credits of %s: %w", it.ID, err)
-	}
-	return s.recountUsage(ctx, tx, it)
+	n := int64(c)
+	return s.storeUsage(ctx, tx, it, []usageRow{{channel: ChannelAPI, key: "patch", credits: &n, total: true}}, now)
 }
 
 // AppendEvents stores a batch of events of one of the viewer's runs in one
