@@ -283,9 +283,14 @@ func (s *Store) claimSession(ctx context.Context, tx bun.Tx, run *Item, agent, s
 	return []string{other.ID}, nil
 }
 
-// lastSeq is the greatest sequence number the item's events use: the one the
-// server last gave, or a greater one a client chose.
+// lastSeq is the greatest sequence number the item's events use. Once the
+// server has numbered an item's events, items.last_seq is kept at least as
+// great as every seq it stores (AppendEvents keeps it so for clients' seqs
+// too), and is all there is to read; before, the events are asked.
 func (s *Store) lastSeq(ctx context.Context, db bun.IDB, it *Item) (int64, error) {
+	if it.LastSeq > 0 {
+		return it.LastSeq, nil
+	}
 	var stored int64
 	err := db.NewSelect().Model((*Event)(nil)).ColumnExpr("COALESCE(MAX(seq), 0)").Where("item_id = ?", it.ID).Scan(ctx, &stored)
 	if err != nil {

@@ -404,3 +404,33 @@ func TestReportedTextIsStoredOnBothDatabases(t *testing.T) {
 
 // second returns the error of a two-valued call.
 func second[T any](_ T, err error) error { return err }
+
+func TestServerNumberingNeverCollidesWithAClientsNumbers(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		ctx := context.Background()
+		entry := func(key string) app.Report {
+			r := sessionReport("s-mixed", w.now, app.ChannelHook)
+			r.Entry = &app.Entry{Key: key, Role: app.RoleAgent, Text: key}
+			return r
+		}
+		mustOK(t, second(s.Report(ctx, w.alice, []app.Report{entry("first")})))
+		id := onlyAgentItem(t, s, w.alice).ID
+		// A script reports into the same session with numbers of its own.
+		var events []*app.Event
+		for seq := int64(2); seq <= 5; seq++ {
+			events = append(events, &app.Event{Seq: seq, Type: app.EventLog, Text: "line"})
+		}
+		acc, _, err := s.AppendEvents(ctx, w.alice, id, events)
+		mustOK(t, err)
+		if acc != 4 {
+			t.Fatalf("%d of the script's events accepted", acc)
+		}
+		mustOK(t, second(s.Report(ctx, w.alice, []app.Report{entry("second")})))
+		page, err := s.Events(ctx, id, app.EventQuery{})
+		mustOK(t, err)
+		if n := len(page.Events); n != 6 || page.Events[5].Text != "second" || page.Events[5].Seq != 6 {
+			t.Errorf("%d events, the last %+v; want the agent's second entry after the script's lines, at seq 6", n, page.Events[n-1])
+		}
+	})
+}

@@ -279,7 +279,8 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 			return 0, 0, err
 		}
 	}
-	if _, err := s.ownRun(ctx, s.db, v, itemID, false); err != nil {
+	it, err := s.ownRun(ctx, s.db, v, itemID, false)
+	if err != nil {
 		return 0, 0, err
 	}
 	if len(events) == 0 {
@@ -298,6 +299,19 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 	n, err := s.insertEvents(ctx, s.db.DB, unique)
 	if err != nil {
 		return 0, 0, fmt.Errorf("app: append %d events to %s: %w", len(unique), itemID, err)
+	}
+	if it.LastSeq > 0 || it.AgentName != "" {
+		// The server numbers this item's events too: keep its count at
+		// least as great as the client's numbers (see lastSeq).
+		var top int64
+		for _, e := range unique {
+			top = max(top, e.Seq)
+		}
+		_, err := s.db.NewUpdate().Model((*Item)(nil)).Set("last_seq = CASE WHEN last_seq < ? THEN ? ELSE last_seq END", top, top).
+			Where("id = ?", itemID).Exec(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("app: number the events of %s: %w", itemID, err)
+		}
 	}
 	if n > 0 {
 		s.eventsAppended(itemID)
