@@ -52,17 +52,44 @@ func (s *Store) Pricing() Pricing { return s.pricing }
 // entry, a usage record) is stored under its key, so a batch received twice
 // counts once.
 func (s *Store) Report(ctx context.Context, v Viewer, reports []Report) (ReportResult, error) {
+	return s.report(ctx, v, reports, nil)
+}
+
+// ReportExport is Report for an OTLP export sent with a token: it also adds
+// the export's records, and those no adapter recognised, to the token's
+// tally shown on the tokens page, in the same transaction.
+func (s *Store) ReportExport(ctx context.Context, v Viewer, tokenID int64, reports []Report, records, unrecognised int) (ReportResult, error) {
+	return s.report(ctx, v, reports, func(tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model((*AccessToken)(nil)).
+			Set("otlp_records = otlp_records + ?", records).
+			Set("unrecognised_records = unrecognised_records + ?", unrecognised).
+			Where("id = ?", tokenID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("app: count OTLP records of token %d: %w", tokenID, err)
+		}
+		return nil
+	})
+}
+
+// report applies reports and then runs also, when given, in their
+// transaction.
+func (s *Store) report(ctx context.Context, v Viewer, reports []Report, also func(bun.Tx) error) (ReportResult, error) {
 	var res ReportResult
 	groups := groupReports(reports, &res)
-	if len(groups) == 0 {
+	if len(groups) == 0 && also == nil {
 		return res, nil
 	}
 	now := s.Now()
 	var touched applied
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		var err error
-		touched, err = s.applyGroups(ctx, tx, v, groups, now, &res)
-		return err
+		if touched, err = s.applyGroups(ctx, tx, v, groups, now, &res); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return ReportResult{}, err
@@ -748,20 +775,4 @@ func (s *Store) CloseSilentSessions(ctx context.Context, l Liveness) (int, error
 	}
 	s.itemChanged(closed...)
 	return len(closed), nil
-}
-
-// CountOTLPRecords adds to a token's tally of OTLP records and of those no
-// adapter recognised, shown on the tokens page.
-func (s *Store) CountOTLPRecords(ctx context.Context, tokenID int64, records, unrecognised int) error {
-	if records == 0 && unrecognised == 0 {
-		return nil
-	}
-	_, err := s.db.NewUpdate().Model((*AccessToken)(nil)).
-		Set("otlp_records = otlp_records + ?", records).
-		Set("unrecognised_records = unrecognised_records + ?", unrecognised).
-		Where("id = ?", tokenID).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("app: count OTLP records of token %d: %w", tokenID, err)
-	}
-	return nil
 }

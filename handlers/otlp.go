@@ -124,14 +124,10 @@ func (s *Server) handleOTLP(kind otlpKind) echo.HandlerFunc {
 		if err != nil {
 			return app.Errorf(app.EInvalid, "body", "the body is not an OTLP export: %v", err)
 		}
-		ctx := c.Request().Context()
-		res, err := s.store.Report(ctx, viewerOf(c), batch.Reports)
+		tok := c.Get(ctxToken).(*app.AccessToken)
+		res, err := s.store.ReportExport(c.Request().Context(), viewerOf(c), tok.ID, batch.Reports, batch.Records, batch.Unrecognised)
 		if err != nil {
 			return err
-		}
-		tok := c.Get(ctxToken).(*app.AccessToken)
-		if err := s.store.CountOTLPRecords(ctx, tok.ID, batch.Records, batch.Unrecognised); err != nil {
-			s.log.Warn("count OTLP records", "err", err)
 		}
 		out, err := kind.answer(res.Rejected, res.Problem, asJSON)
 		if err != nil {
