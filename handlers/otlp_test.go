@@ -399,3 +399,27 @@ func TestOTLPTracesOfAGenAIAgentMakeASession(t *testing.T) {
 		}
 	})
 }
+
+func TestOTLPWithAnotherUsersRunIDReportsOnlyForItsOwnToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		w := newAPIWorld(t, s, nil)
+		mayas := app.NewItemID()
+		wantStatus(t, "maya's run", w.as(t, "maya", "POST", "/api/v1/runs", ambientRun(mayas, "maya's nightly")), http.StatusCreated)
+		ld := aClaudeTurn("borrowed", w.now)
+		ld.ResourceLogs().At(0).Resource().Attributes().PutStr("agentdeck.run_id", mayas)
+		body, header := otlpBody(t, plogotlp.NewExportRequestFromLogs(ld), false, false)
+		if resp, raw := w.export(t, w.tokens["jonas"], "/v1/logs", body, header); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, raw)
+		}
+		run := w.as(t, "maya", "GET", "/api/v1/runs/"+mayas, nil).JSON(t)
+		if run["agent"] != nil || run["title"] != "maya's nightly" || run["credits"].(map[string]any)["total"] != "0.00" {
+			t.Errorf("jonas's export changed maya's run: %v", run)
+		}
+		if n := len(w.sessionItems(t, "maya")); n != 0 {
+			t.Errorf("maya has %d sessions from jonas's export", n)
+		}
+		if items := w.sessionItems(t, "jonas"); len(items) != 1 || items[0]["creator"] != "jonas" {
+			t.Errorf("jonas's sessions: %v, want his own one", items)
+		}
+	})
+}
