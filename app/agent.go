@@ -236,7 +236,7 @@ func NextStatus(it *Item, r Report) (Status, string, bool) {
 		}
 		status = StatusSuccess
 	}
-	reason = clipText(cleanText(reason), maxReason)
+	reason = ClipText(cleanText(reason), maxReason)
 	return status, reason, status != it.Status || reason != it.Reason
 }
 
@@ -260,7 +260,7 @@ func placeholderTitle(agent string) string { return AgentLabel(agent) + " sessio
 func promptTitle(prompt string) string {
 	t := strings.Join(strings.Fields(cleanText(prompt)), " ")
 	if len(t) > maxTitleLen {
-		t = clipText(t, maxTitleLen-len("…")) + "…"
+		t = ClipText(t, maxTitleLen-len("…")) + "…"
 	}
 	return t
 }
@@ -277,8 +277,8 @@ func cleanText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
-// clipText shortens s to at most n bytes without splitting a character.
-func clipText(s string, n int) string {
+// ClipText shortens s to at most n bytes without splitting a character.
+func ClipText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -308,7 +308,7 @@ func splitList(s string) []string {
 
 // addToList adds v to a comma-separated list unless it is there.
 func addToList(list, v string) string {
-	v = strings.ReplaceAll(clipText(cleanText(v), 100), ",", " ")
+	v = strings.ReplaceAll(ClipText(cleanText(v), 100), ",", " ")
 	if v == "" {
 		return list
 	}

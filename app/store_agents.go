@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -158,8 +157,8 @@ func groupReports(reports []Report, res *ReportResult) []*reportGroup {
 	var groups []*reportGroup
 	index := map[string]*reportGroup{}
 	for _, r := range reports {
-		r.Agent = clipText(cleanText(strings.TrimSpace(r.Agent)), maxAgentLen)
-		r.Session = clipText(cleanText(strings.TrimSpace(r.Session)), maxSessionLen)
+		r.Agent = ClipText(cleanText(strings.TrimSpace(r.Agent)), maxAgentLen)
+		r.Session = ClipText(cleanText(strings.TrimSpace(r.Session)), maxSessionLen)
 		if !validItemID(r.RunID) {
 			r.RunID = ""
 		}
@@ -354,7 +353,7 @@ func (s *Store) applyReports(ctx context.Context, tx bun.Tx, it *Item, reports [
 			it.Models = addToList(it.Models, r.Model)
 		}
 		if p := strings.TrimSpace(r.Prompt); p != "" && it.FirstPrompt == "" {
-			it.FirstPrompt = clipText(cleanText(p), maxPromptLen)
+			it.FirstPrompt = ClipText(cleanText(p), maxPromptLen)
 			if it.Title == placeholderTitle(it.AgentName) {
 				it.Title = promptTitle(p)
 			}
@@ -411,18 +410,18 @@ func (s *Store) applyReports(ctx context.Context, tx bun.Tx, it *Item, reports [
 
 // cleanWhere makes reported places storable.
 func cleanWhere(w Where) Where {
-	clean := func(s string) string { return clipText(cleanText(strings.TrimSpace(s)), maxWhereLen) }
+	clean := func(s string) string { return ClipText(cleanText(strings.TrimSpace(s)), maxWhereLen) }
 	return Where{Cwd: clean(w.Cwd), Repo: clean(w.Repo), Branch: clean(w.Branch)}
 }
 
 // entryEvent makes a transcript entry a message event.
 func entryEvent(e *Entry, now time.Time) *Event {
-	ev := &Event{Type: EventMessage, Role: e.Role, Text: clipText(cleanText(e.Text), MaxEventText), CreatedAt: now}
+	ev := &Event{Type: EventMessage, Role: e.Role, Text: ClipText(cleanText(e.Text), MaxEventText), CreatedAt: now}
 	if !oneOf(ev.Role, MessageRoles) {
 		ev.Role = RoleAgent
 	}
 	if e.Key != "" {
-		ev.Key = clipText(cleanText(e.Key), maxRecordKey)
+		ev.Key = ClipText(cleanText(e.Key), maxRecordKey)
 	}
 	if len(e.Data) > 0 {
 		if b, err := json.Marshal(cleanData(e.Data)); err == nil && len(b) <= MaxEventData {
@@ -495,7 +494,7 @@ func (s *Store) addUsage(ctx context.Context, tx bun.Tx, it *Item, usage []Usage
 			continue
 		}
 		t.CachedInput = min(t.CachedInput, t.Input)
-		row := usageRow{channel: channels[i], key: clipText(cleanText(u.Key), maxRecordKey), model: clipText(cleanText(u.Model), 100), tokens: t, total: u.Total}
+		row := usageRow{channel: channels[i], key: ClipText(cleanText(u.Key), maxRecordKey), model: ClipText(cleanText(u.Model), 100), tokens: t, total: u.Total}
 		if c, ok := s.pricing.Credits(u); ok {
 			if c > maxRecordCredits {
 				continue
@@ -593,33 +592,17 @@ func (s *Store) storeUsage(ctx context.Context, tx bun.Tx, it *Item, rows []usag
 // insertUsage writes additive usage rows in one statement, skipping those
 // whose key is stored, and returns the rows it wrote.
 func (s *Store) insertUsage(ctx context.Context, tx bun.Tx, itemID string, rows []usageRow, now time.Time) ([]usageRow, error) {
-	var sql strings.Builder
-	sql.WriteString("INSERT INTO usage_records (item_id, channel, key, model, credits, input_tokens, cached_input_tokens, output_tokens, created_at) VALUES ")
 	args := make([]any, 0, 9*len(rows))
-	for i, r := range rows {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString("(")
-		for j := range 9 {
-			if j > 0 {
-				sql.WriteString(", ")
-			}
-			if s.dialect == "postgres" {
-				sql.WriteString("$" + strconv.Itoa(len(args)+j+1))
-			} else {
-				sql.WriteByte('?')
-			}
-		}
-		sql.WriteString(")")
+	for _, r := range rows {
 		var credits any
 		if r.credits != nil {
 			credits = *r.credits
 		}
 		args = append(args, itemID, string(r.channel), r.key, r.model, credits, r.tokens.Input, r.tokens.CachedInput, r.tokens.Output, now)
 	}
-	sql.WriteString(" ON CONFLICT DO NOTHING RETURNING channel, key")
-	res, err := tx.Tx.QueryContext(ctx, sql.String(), args...)
+	sql := "INSERT INTO usage_records (item_id, channel, key, model, credits, input_tokens, cached_input_tokens, output_tokens, created_at) VALUES " +
+		s.valueRows(len(rows), 9) + " ON CONFLICT DO NOTHING RETURNING channel, key"
+	res, err := tx.Tx.QueryContext(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("app: record the usage of %s: %w", itemID, err)
 	}

@@ -401,25 +401,8 @@ func (s *Store) AppendNumberedEvents(ctx context.Context, v Viewer, itemID, batc
 // statement once per batch size, not once per batch: this is the hot path
 // of ingestion.
 func (s *Store) insertEvents(ctx context.Context, db sqlExecer, events []*Event) (int64, error) {
-	var sql strings.Builder
-	sql.WriteString("INSERT INTO events (item_id, seq, type, role, text, data, key, created_at) VALUES ")
 	args := make([]any, 0, 8*len(events))
-	for i, e := range events {
-		if i > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteByte('(')
-		for j := range 8 {
-			if j > 0 {
-				sql.WriteString(", ")
-			}
-			if s.dialect == "postgres" {
-				sql.WriteString("$" + strconv.Itoa(len(args)+j+1))
-			} else {
-				sql.WriteByte('?')
-			}
-		}
-		sql.WriteByte(')')
+	for _, e := range events {
 		var data, key any
 		if e.Data != "" {
 			data = e.Data
@@ -431,12 +414,36 @@ func (s *Store) insertEvents(ctx context.Context, db sqlExecer, events []*Event)
 	}
 	// No conflict target: a repeated seq and a repeated key are both
 	// duplicates.
-	sql.WriteString(" ON CONFLICT DO NOTHING")
-	res, err := db.ExecContext(ctx, sql.String(), args...)
+	sql := "INSERT INTO events (item_id, seq, type, role, text, data, key, created_at) VALUES " + s.valueRows(len(events), 8) + " ON CONFLICT DO NOTHING"
+	res, err := db.ExecContext(ctx, sql, args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// valueRows is the VALUES list of a multi-row insert of rows rows of cols
+// parameters each, in the dialect's parameter syntax.
+func (s *Store) valueRows(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if s.dialect == "postgres" {
+				b.WriteString("$" + strconv.Itoa(r*cols+c+1))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // sqlExecer runs a statement as written, with the driver's own parameters:

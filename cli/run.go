@@ -18,8 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"github.com/agentdeck/agentdeck/app"
 	"github.com/google/uuid"
 )
 
@@ -137,7 +137,7 @@ func Run(ctx context.Context, args []string, o Options) error {
 	if *title == "" {
 		*title = strings.Join(command, " ")
 	}
-	newRun["title"] = clipText(strings.Join(strings.Fields(*title), " "), maxTitle)
+	newRun["title"] = app.ClipText(strings.Join(strings.Fields(*title), " "), maxTitle)
 	if where := runPlace(o.Getenv); len(where) > 0 {
 		newRun["where"] = where
 	}
@@ -387,18 +387,6 @@ func (r *reporter) finish(ctx context.Context, code int, signal string, shipErr 
 		return &ExitError{Code: 1}
 	}
 	return nil
-}
-
-// clipText shortens s to at most n bytes without splitting a character.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // newBatchKey is a fresh Idempotency-Key for one batch of events.

@@ -44,15 +44,7 @@ func BenchmarkIngestLogEvents(b *testing.B) {
 	}
 	reporters := make([]reporter, clients)
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	for i := range reporters {
-		u := &app.User{Handle: fmt.Sprintf("agent%d", i)}
-		if err := store.CreateUser(ctx, u); err != nil {
-			b.Fatal(err)
-		}
-		_, token, err := store.CreateAccessToken(ctx, u.ID, "bench", time.Time{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	for i, token := range benchTokens(b, store, clients) {
 		id := app.NewItemID()
 		body, _ := json.Marshal(map[string]any{"id": id, "kind": "ambient", "source": "cli", "title": "bench"})
 		if status, _ := post(b, httpc, a.URL+"/api/v1/runs", token, body); status != http.StatusCreated {
@@ -195,4 +187,23 @@ func post(b *testing.B, c *http.Client, url, token string, body []byte) (int, []
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// benchTokens creates n users, agent0 to agentN-1, and returns an access
+// token of each: the benchmarks' clients, each reporting as its own user.
+func benchTokens(b *testing.B, store *app.Store, n int) []string {
+	ctx := context.Background()
+	tokens := make([]string, n)
+	for i := range tokens {
+		u := &app.User{Handle: fmt.Sprintf("agent%d", i)}
+		if err := store.CreateUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		_, token, err := store.CreateAccessToken(ctx, u.ID, "bench", time.Time{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[i] = token
+	}
+	return tokens
 }

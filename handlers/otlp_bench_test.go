@@ -41,18 +41,7 @@ func BenchmarkOTLPLogsIngestion(b *testing.B) {
 	ctx := context.Background()
 	a := newTestApp(b, store, nil)
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	tokens := make([]string, clients)
-	for i := range tokens {
-		u := &app.User{Handle: fmt.Sprintf("agent%d", i)}
-		if err := store.CreateUser(ctx, u); err != nil {
-			b.Fatal(err)
-		}
-		_, token, err := store.CreateAccessToken(ctx, u.ID, "bench", time.Time{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens[i] = token
-	}
+	tokens := benchTokens(b, store, clients)
 	start := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	bodies := make([][][]byte, clients)
 	for c := range bodies {

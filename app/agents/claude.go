@@ -162,33 +162,18 @@ func claudeCodeOutput(l jsonObject, base app.Report) []app.Report {
 	case "result":
 		var out []app.Report
 		// The session's cost so far, per model where the line breaks it down.
-		models := l.object("modelUsage")
-		for model, raw := range models {
+		for model, raw := range l.object("modelUsage") {
 			mu := jsonObject(asObject(raw))
-			cost, ok := app.USDFromFloat(mu.num("costUSD"))
-			if !ok {
-				continue
+			if u := claudeTotal("result:"+model, mu.num("costUSD"), mu, "inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens", "outputTokens"); u != nil {
+				r := rep
+				r.Model, u.Model, r.Usage = model, model, u
+				out = append(out, r)
 			}
-			r := rep
-			r.Model = model
-			read := mu.count("cacheReadInputTokens")
-			r.Usage = &app.Usage{Key: "result:" + model, Model: model, Total: true, CostUSD: cost, Tokens: app.Tokens{
-				Input:       mu.count("inputTokens") + read + mu.count("cacheCreationInputTokens"),
-				CachedInput: read,
-				Output:      mu.count("outputTokens"),
-			}}
-			out = append(out, r)
 		}
 		if len(out) == 0 {
-			if cost, ok := app.USDFromFloat(l.num("total_cost_usd")); ok {
-				usage := l.object("usage")
-				read := usage.count("cache_read_input_tokens")
+			if u := claudeTotal("result", l.num("total_cost_usd"), l.object("usage"), "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens"); u != nil {
 				r := rep
-				r.Usage = &app.Usage{Key: "result", Total: true, CostUSD: cost, Tokens: app.Tokens{
-					Input:       usage.count("input_tokens") + read + usage.count("cache_creation_input_tokens"),
-					CachedInput: read,
-					Output:      usage.count("output_tokens"),
-				}}
+				r.Usage = u
 				out = append(out, r)
 			}
 		}
@@ -203,4 +188,20 @@ func claudeCodeOutput(l jsonObject, base app.Report) []app.Report {
 		return append(out, end)
 	}
 	return []app.Report{rep}
+}
+
+// claudeTotal is a session's usage so far as a stream-json result states
+// it, under the names its object uses for input, cache reads, cache writes
+// and output; nil when the cost is not a valid amount.
+func claudeTotal(key string, costUSD float64, usage jsonObject, input, cacheRead, cacheWrite, output string) *app.Usage {
+	cost, ok := app.USDFromFloat(costUSD)
+	if !ok {
+		return nil
+	}
+	read := usage.count(cacheRead)
+	return &app.Usage{Key: key, Total: true, CostUSD: cost, Tokens: app.Tokens{
+		Input:       usage.count(input) + read + usage.count(cacheWrite),
+		CachedInput: read,
+		Output:      usage.count(output),
+	}}
 }

@@ -106,34 +106,30 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
+// unmarshalRecorded decodes a recorded OTLP body by its file's encoding.
+func unmarshalRecorded(t *testing.T, path string, fromJSON, fromProto func([]byte) error) {
+	t.Helper()
+	decode := fromProto
+	if strings.HasSuffix(path, ".json") {
+		decode = fromJSON
+	}
+	if err := decode(readFile(t, path)); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
 // logsOf reads a recorded OTLP logs export of either encoding.
 func logsOf(t *testing.T, path string) agents.Batch {
 	t.Helper()
 	req := plogotlp.NewExportRequest()
-	var err error
-	if strings.HasSuffix(path, ".json") {
-		err = req.UnmarshalJSON(readFile(t, path))
-	} else {
-		err = req.UnmarshalProto(readFile(t, path))
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	unmarshalRecorded(t, path, req.UnmarshalJSON, req.UnmarshalProto)
 	return agents.FromLogs(req.Logs())
 }
 
 func metricsOf(t *testing.T, path string) agents.Batch {
 	t.Helper()
 	req := pmetricotlp.NewExportRequest()
-	var err error
-	if strings.HasSuffix(path, ".json") {
-		err = req.UnmarshalJSON(readFile(t, path))
-	} else {
-		err = req.UnmarshalProto(readFile(t, path))
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	unmarshalRecorded(t, path, req.UnmarshalJSON, req.UnmarshalProto)
 	return agents.FromMetrics(req.Metrics())
 }
 
