@@ -73,6 +73,13 @@ func claudeCodeLog(r resource, rec plog.LogRecord) ([]app.Report, bool) {
 			Data: map[string]any{"kind": "api_error", "attempt": str(attrs, "attempt")}}
 	case "tool_decision":
 		rep.Signal = app.SignalWorking
+		if decision := str(attrs, "decision"); decision != "" && decision != "accept" {
+			// A refused tool call is part of what happened; an accepted one
+			// shows as its result.
+			rep.Entry = &app.Entry{Key: "tool_decision:" + str(attrs, "tool_use_id"), Role: app.RoleTool,
+				Text: str(attrs, "tool_name") + " " + decision + " (" + firstNonEmpty(str(attrs, "source"), "by the person") + ")",
+				Data: map[string]any{"tool": str(attrs, "tool_name"), "tool_use_id": str(attrs, "tool_use_id"), "decision": decision}}
+		}
 	case "tool_result":
 		rep.Signal = app.SignalWorking
 		tool := str(attrs, "tool_name")

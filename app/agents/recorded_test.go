@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/app/agents"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 )
@@ -298,5 +299,20 @@ func TestOrdinaryLogLinesAreNotAgentOutput(t *testing.T) {
 		if r := agents.FromOutputLine(line); r != nil {
 			t.Errorf("%q was read as agent output: %v", line, r)
 		}
+	}
+}
+
+func TestARefusedToolCallIsInTheTranscript(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "claude-code")
+	rec := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	rec.Body().SetStr("claude_code.tool_decision")
+	for k, v := range map[string]string{"session.id": "s", "event.name": "tool_decision", "decision": "reject", "source": "user_reject", "tool_name": "Bash", "tool_use_id": "toolu_9"} {
+		rec.Attributes().PutStr(k, v)
+	}
+	d := digestOf(t, agents.FromLogs(ld).Reports)
+	if got := d.entries["tool_decision:toolu_9"]; got != "Bash reject (user_reject)" {
+		t.Errorf("the refusal reads %q", got)
 	}
 }
