@@ -152,7 +152,24 @@ func openStore(ctx context.Context, cfg config.Config, freshDemo bool) (*app.Sto
 			}
 		}
 	}
-	return app.OpenStore(ctx, cfg.DSN())
+	store, err := app.OpenStore(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	// The operator's rules for what the store accepts hold for every
+	// command that writes through it.
+	if len(cfg.OpenURLSchemes) > 0 {
+		schemes, err := app.CheckOpenURLSchemes(cfg.OpenURLSchemes)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("AGENTDECK_OPEN_URL_SCHEMES: %w", err)
+		}
+		store.SetOpenURLSchemes(schemes)
+	}
+	if cfg.MaxTokensPerUser > 0 {
+		store.SetMaxTokensPerUser(cfg.MaxTokensPerUser)
+	}
+	return store, nil
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {

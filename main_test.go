@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +90,79 @@ func TestTokenCreatePrintsAWorkingTokenAlone(t *testing.T) {
 		if err := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr); err == nil || stdout.Len() > 0 {
 			t.Errorf("%v: error %v, stdout %q; want an error and nothing printed", args, err, stdout.String())
 		}
+	}
+}
+
+// TestServeRunsAsMainDoesAndStopsWhenCancelled runs the program as main
+// does, waits until its health check answers, and stops it as a signal
+// would.
+func TestServeRunsAsMainDoesAndStopsWhenCancelled(t *testing.T) {
+	env := map[string]string{"AGENTDECK_DATA_DIR": t.TempDir(), "AGENTDECK_ADDR": "127.0.0.1:0"}
+	logs, logWriter := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, logWriter)
+		logWriter.Close()
+	}()
+	// The log says where it listens, once it does.
+	base := ""
+	sc := bufio.NewScanner(logs)
+	for base == "" && sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("the server never said where it listens (%v)", <-served)
+	}
+	go io.Copy(io.Discard, logs)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(base + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve ended with %v after its context was cancelled, want nil", err)
+	}
+}
+
+var listening = regexp.MustCompile(`agentdeck is listening.* url=(http://\S+)`)
+
+func TestTheOperatorsLimitsReachTheStore(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_OPEN_URL_SCHEMES": "https,javascript"}
+	getenv := func(k string) string { return vars[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate"}, getenv, &out, &out); err == nil || !strings.Contains(err.Error(), "AGENTDECK_OPEN_URL_SCHEMES") {
+		t.Errorf("a list allowing javascript: %v, want a refusal naming AGENTDECK_OPEN_URL_SCHEMES", err)
+	}
+
+	// The token command holds a person to AGENTDECK_MAX_TOKENS_PER_USER.
+	vars = map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_MAX_TOKENS_PER_USER": "1"}
+	ctx := context.Background()
+	store, err := app.OpenStore(ctx, filepath.Join(dir, "agentdeck.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateUser(ctx, &app.User{Handle: "maya"}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	create := func() error {
+		return run(ctx, []string{"token", "create", "--user", "maya"}, getenv, io.Discard, io.Discard)
+	}
+	if err := create(); err != nil {
+		t.Fatalf("the first token: %v", err)
+	}
+	if err := create(); err == nil || !strings.Contains(err.Error(), "live tokens") {
+		t.Errorf("a second token with a limit of one: %v, want a refusal", err)
 	}
 }

@@ -236,7 +236,7 @@ func NextStatus(it *Item, r Report) (Status, string, bool) {
 		}
 		status = StatusSuccess
 	}
-	reason = ClipText(cleanText(reason), maxReason)
+	reason = ClipText(CleanText(reason), maxReason)
 	return status, reason, status != it.Status || reason != it.Reason
 }
 
@@ -258,7 +258,7 @@ func placeholderTitle(agent string) string { return AgentLabel(agent) + " sessio
 
 // promptTitle makes a prompt a one-line title.
 func promptTitle(prompt string) string {
-	t := strings.Join(strings.Fields(cleanText(prompt)), " ")
+	t := strings.Join(strings.Fields(CleanText(prompt)), " ")
 	if len(t) > maxTitleLen {
 		t = ClipText(t, maxTitleLen-len("…")) + "…"
 	}
@@ -267,15 +267,6 @@ func promptTitle(prompt string) string {
 
 // maxTitleLen is the longest title an item may have, in bytes.
 const maxTitleLen = 300
-
-// cleanText makes reported text storable on both databases: valid UTF-8,
-// and no NUL bytes, which PostgreSQL text cannot hold.
-func cleanText(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return strings.ReplaceAll(s, "\x00", "\uFFFD")
-}
 
 // ClipText shortens s to at most n bytes without splitting a character.
 func ClipText(s string, n int) string {
@@ -308,7 +299,7 @@ func splitList(s string) []string {
 
 // addToList adds v to a comma-separated list unless it is there.
 func addToList(list, v string) string {
-	v = strings.ReplaceAll(ClipText(cleanText(v), 100), ",", " ")
+	v = strings.ReplaceAll(ClipText(CleanText(v), 100), ",", " ")
 	if v == "" {
 		return list
 	}

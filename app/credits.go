@@ -18,9 +18,16 @@ const CreditScale = 6
 
 const creditUnit = 1_000_000
 
-// maxCreditDigits bounds the whole part so that sums of many items stay far
-// from int64 overflow.
+// maxCreditDigits bounds the whole part of an amount: 999,999,999 credits,
+// ten million US dollars at the default hundred credits a dollar, far
+// beyond what one run can cost, and even at a million credits a dollar a
+// thousand dollars.
 const maxCreditDigits = 9
+
+// MaxCredits is the most one amount may be: an item's inference credits, or
+// its compute credits. Every write path holds an item to it, which is what
+// bounds the view's sums (see Store.Summary).
+const MaxCredits = Credits(1_000_000_000*creditUnit - 1)
 
 // ParseCredits reads a non-negative decimal such as "1.25" or "3". More than
 // six decimal places are refused rather than rounded.

@@ -8,23 +8,32 @@ import (
 	"fmt"
 )
 
-// Error codes. Each code maps to exactly one HTTP status, in handlers.
+// Code says what kind of failure an *Error is. It is a type of its own, not a
+// free string, so that every code is one of the constants below; handlers map
+// each to exactly one HTTP status.
+type Code string
+
+// The error codes.
 const (
-	EConflict      = "conflict"      // the request contradicts what is stored
-	EInternal      = "internal"      // a fault of ours
-	EInvalid       = "invalid"       // malformed input
-	ENotFound      = "not_found"     // absent, or not visible to the caller
-	EUnprocessable = "unprocessable" // well-formed, but breaks a rule of §2
-	EUnauthorized  = "unauthorized"  // no valid credentials
-	EForbidden     = "forbidden"     // known to the caller, but not theirs to change
-	ETooLarge      = "too_large"     // a body or batch over its limit
-	ERateLimited   = "rate_limited"  // too many requests
+	EConflict      Code = "conflict"      // the request contradicts what is stored
+	EInternal      Code = "internal"      // a fault of ours
+	EInvalid       Code = "invalid"       // malformed input
+	ENotFound      Code = "not_found"     // absent, or not visible to the caller
+	EUnprocessable Code = "unprocessable" // well-formed, but breaks a rule of §2
+	EUnauthorized  Code = "unauthorized"  // no valid credentials
+	EForbidden     Code = "forbidden"     // known to the caller, but not theirs to change
+	ETooLarge      Code = "too_large"     // a body or batch over its limit
+	ERateLimited   Code = "rate_limited"  // too many requests
 )
+
+// Codes lists every error code, for the table that maps them to statuses and
+// the test that keeps that table total.
+var Codes = []Code{EConflict, EInternal, EInvalid, ENotFound, EUnprocessable, EUnauthorized, EForbidden, ETooLarge, ERateLimited}
 
 // Error is the one error type the domain returns for anything a caller can act
 // on. Field names the offending input, when there is one.
 type Error struct {
-	Code    string
+	Code    Code
 	Field   string
 	Message string
 }
@@ -47,13 +56,13 @@ func (e *Error) Is(target error) bool {
 var ErrNotFound = &Error{Code: ENotFound, Message: "not found"}
 
 // Errorf builds an *Error with a formatted message.
-func Errorf(code, field, format string, args ...any) *Error {
+func Errorf(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EInternal for
 // any other non-nil error, and "" for nil.
-func ErrorCode(err error) string {
+func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
@@ -43,7 +42,20 @@ const (
 	MaxEventData = 16 << 10
 	// MaxEventBatch is the most events one append may carry.
 	MaxEventBatch = 1000
+	// MaxSeq is the largest seq a client may give an event: 2⁵³ − 1, the
+	// largest integer every JSON client reads exactly. It also leaves the
+	// server room to number events after it without overflowing.
+	MaxSeq = 1<<53 - 1
 )
+
+// CheckSeq accepts a client's seq for the i-th event of a batch: 1 to
+// MaxSeq.
+func CheckSeq(i int, seq int64) error {
+	if seq < 1 || seq > MaxSeq {
+		return Errorf(EInvalid, fmt.Sprintf("events[%d].seq", i), "seq must be a positive integer of at most %d", int64(MaxSeq))
+	}
+	return nil
+}
 
 // Event is one thing that happened inside an item, numbered by the client.
 // The (item, seq) pair is unique, which makes retried appends harmless.
@@ -62,10 +74,35 @@ type Event struct {
 	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
+// Prepare makes one event of a batch storable under the text rule (see
+// CleanText): its text cleaned, its data cleaned and compacted (CleanData);
+// then it checks the event as Validate does. i numbers the event in its
+// batch, for the field an error names.
+func (e *Event) Prepare(i int) error {
+	e.Text = CleanText(e.Text)
+	if e.Data != "" {
+		if len(e.Data) > 4*MaxEventData {
+			// Not worth decoding: cleaning never shrinks data this much.
+			return Errorf(ETooLarge, fmt.Sprintf("events[%d].data", i), "the data is longer than %d bytes", MaxEventData)
+		}
+		data, err := CleanData(e.Data, fmt.Sprintf("events[%d].data", i))
+		if err != nil {
+			return err
+		}
+		e.Data = data
+	}
+	return e.check(i, false)
+}
+
 // Validate checks one event of a batch, all but its seq, which the client or
-// the server chooses; field names the offending member of the i-th event as
-// the API spells it.
-func (e *Event) Validate(i int) error {
+// the server chooses: a known type and role, and text and data that follow
+// the text rule, within their limits, as Prepare leaves them. field names
+// the offending member of the i-th event as the API spells it.
+func (e *Event) Validate(i int) error { return e.check(i, true) }
+
+// check is Validate; dataToCheck is false when Prepare has just cleaned the
+// data, which then need not be decoded again.
+func (e *Event) check(i int, dataToCheck bool) error {
 	field := func(name string) string { return fmt.Sprintf("events[%d].%s", i, name) }
 	if !oneOf(e.Type, EventTypes) {
 		return Errorf(EInvalid, field("type"), "unknown event type %q (use message, log or output)", clip(string(e.Type)))
@@ -79,16 +116,21 @@ func (e *Event) Validate(i int) error {
 	if len(e.Text) > MaxEventText {
 		return Errorf(ETooLarge, field("text"), "the text is longer than %d bytes", MaxEventText)
 	}
-	if !utf8.ValidString(e.Text) {
-		return Errorf(EInvalid, field("text"), "the text is not valid UTF-8")
+	if !IsCleanText(e.Text) {
+		return Errorf(EInvalid, field("text"), "the text is not valid UTF-8 without NUL bytes")
 	}
 	if e.Data != "" {
 		if len(e.Data) > MaxEventData {
 			return Errorf(ETooLarge, field("data"), "the data is longer than %d bytes", MaxEventData)
 		}
-		var obj map[string]any
-		if err := json.Unmarshal([]byte(e.Data), &obj); err != nil || obj == nil {
-			return Errorf(EInvalid, field("data"), "the data must be a JSON object")
+		if dataToCheck {
+			clean, err := CleanData(e.Data, field("data"))
+			if err != nil {
+				return err
+			}
+			if clean != e.Data {
+				return Errorf(EInvalid, field("data"), "the data is not as stored: prepare the event first")
+			}
 		}
 	}
 	return nil

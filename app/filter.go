@@ -203,22 +203,6 @@ func (f Filter) DayRange(now time.Time) (from, to time.Time, ok bool) {
 	return midnight(y, m, d).UTC(), midnight(y, m, d+1).UTC(), true
 }
 
-// DayLabel names the day filter for people.
-func (f Filter) DayLabel() string {
-	switch f.Day {
-	case DayToday:
-		return "Today"
-	case DayYesterday:
-		return "Yesterday"
-	case DayLast7:
-		return "Last 7 days"
-	}
-	if day, err := time.Parse(dateLayout, f.Day); err == nil {
-		return day.Format("Mon, Jan 2, 2006")
-	}
-	return f.Day
-}
-
 // Active reports whether any filter narrows the tab.
 func (f Filter) Active() bool {
 	return len(f.Sources)+len(f.Statuses)+len(f.Creators) > 0 || f.Day != ""
@@ -258,14 +242,6 @@ func (f Filter) Encode() string {
 	return strings.Join(parts, "&")
 }
 
-// URL is the view's address for this filter.
-func (f Filter) URL() string {
-	if q := f.Encode(); q != "" {
-		return "/?" + q
-	}
-	return "/"
-}
-
 // FirstPage is the filter without its cursor.
 func (f Filter) FirstPage() Filter {
 	f.Cursor = ""
@@ -287,53 +263,6 @@ func (f Filter) WithCursor(c Cursor) Filter {
 // Cleared keeps the tab and the zone and drops every filter.
 func (f Filter) Cleared() Filter {
 	return Filter{Tab: f.Tab, TZ: f.TZ}
-}
-
-// Chip is one active filter value, with the view's URL once it is removed.
-type Chip struct {
-	Field  string
-	Label  string
-	Remove string
-}
-
-// Chips lists the active filter values in menu order.
-func (f Filter) Chips() []Chip {
-	var chips []Chip
-	base := f.FirstPage()
-	for _, s := range f.Sources {
-		g := base
-		g.Sources = without(f.Sources, s)
-		chips = append(chips, Chip{"Source", s.Label(), g.URL()})
-	}
-	for _, s := range f.Statuses {
-		g := base
-		g.Statuses = without(f.Statuses, s)
-		chips = append(chips, Chip{"Status", s.Label(), g.URL()})
-	}
-	for _, c := range f.Creators {
-		g := base
-		g.Creators = without(f.Creators, c)
-		chips = append(chips, Chip{"Creator", c, g.URL()})
-	}
-	if f.Day != "" {
-		g := base
-		g.Day = ""
-		chips = append(chips, Chip{"Day", f.DayLabel(), g.URL()})
-	}
-	return chips
-}
-
-func without[T comparable](list []T, v T) []T {
-	out := make([]T, 0, len(list))
-	for _, x := range list {
-		if x != v {
-			out = append(out, x)
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 // Cursor marks the last row of a page: the next page starts strictly after it

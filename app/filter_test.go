@@ -84,27 +84,6 @@ func TestParseFilterReportsWhatItIgnores(t *testing.T) {
 	}
 }
 
-func TestChipsRemoveOneValueEach(t *testing.T) {
-	q, _ := url.ParseQuery("tab=all&source=slack&status=failed&status=blocked&day=today&tz=Asia/Tokyo&cursor=" + app.Cursor{CreatedAt: time.Unix(1, 0), ID: app.NewItemID()}.Encode())
-	f, _ := app.ParseFilter(q)
-	got := map[string]string{}
-	for _, c := range f.Chips() {
-		got[c.Field+":"+c.Label] = c.Remove
-	}
-	want := map[string]string{
-		"Source:Slack":   "/?tab=all&status=blocked&status=failed&day=today&tz=Asia%2FTokyo",
-		"Status:Blocked": "/?tab=all&source=slack&status=failed&day=today&tz=Asia%2FTokyo",
-		"Status:Failed":  "/?tab=all&source=slack&status=blocked&day=today&tz=Asia%2FTokyo",
-		"Day:Today":      "/?tab=all&source=slack&status=blocked&status=failed&tz=Asia%2FTokyo",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("chips %v\nwant  %v", got, want)
-	}
-	if got := f.Cleared().URL(); got != "/?tab=all&tz=Asia%2FTokyo" {
-		t.Errorf("Clear leads to %q", got)
-	}
-}
-
 func TestCursorRoundTrip(t *testing.T) {
 	c := app.Cursor{CreatedAt: time.Date(2026, 11, 25, 1, 2, 3, 456789000, time.UTC), ID: app.NewItemID()}
 	got, err := app.DecodeCursor(c.Encode())

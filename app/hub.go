@@ -18,10 +18,14 @@ type Hint struct {
 	// Events marks a hint about events appended to the item (its session's
 	// tail) rather than about the item's own fields.
 	Events bool
+	// SessionEnded names, instead of an item, a sign-in session that ended
+	// (by its hash, SessionKey): whatever it keeps open, live streams above
+	// all, must end with it, in every replica.
+	SessionEnded string
 }
 
 // Resync reports whether the hint asks for everything to be re-read.
-func (h Hint) Resync() bool { return h.ItemID == "" }
+func (h Hint) Resync() bool { return h.ItemID == "" && h.SessionEnded == "" }
 
 // Hub carries hints from the store's writes to everyone showing the data: in
 // this process on SQLite, and across every replica sharing the database on

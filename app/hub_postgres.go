@@ -30,6 +30,7 @@ type postgresHub struct {
 	dsn                         string
 	schema                      string
 	itemsChannel, eventsChannel string
+	sessionsChannel             string
 	fan                         fanout
 	co                          *coalescer
 
@@ -50,7 +51,8 @@ type listener struct {
 func newPostgresHub(db *bun.DB, dsn, schema string) *postgresHub {
 	sum := sha256.Sum256([]byte(schema))
 	suffix := hex.EncodeToString(sum[:6])
-	h := &postgresHub{db: db, dsn: dsn, schema: schema, itemsChannel: "agentdeck_items_" + suffix, eventsChannel: "agentdeck_events_" + suffix}
+	h := &postgresHub{db: db, dsn: dsn, schema: schema, itemsChannel: "agentdeck_items_" + suffix, eventsChannel: "agentdeck_events_" + suffix,
+		sessionsChannel: "agentdeck_sessions_" + suffix}
 	h.co = newCoalescer(coalesceLead, coalesceWindow, h.notify)
 	return h
 }
@@ -60,11 +62,14 @@ func (h *postgresHub) Publish(hints ...Hint) { h.co.add(hints...) }
 // notify sends the hints, one notification each, in one statement per
 // channel. A failure loses only hints; it is logged.
 func (h *postgresHub) notify(hints []Hint) {
-	var items, events []string
+	var items, events, sessions []string
 	for _, hint := range hints {
-		if hint.Events {
+		switch {
+		case hint.SessionEnded != "":
+			sessions = append(sessions, hint.SessionEnded)
+		case hint.Events:
 			events = append(events, hint.ItemID)
-		} else {
+		default:
 			items = append(items, hint.ItemID)
 		}
 	}
@@ -73,7 +78,7 @@ func (h *postgresHub) notify(hints []Hint) {
 	for _, batch := range []struct {
 		channel string
 		ids     []string
-	}{{h.itemsChannel, items}, {h.eventsChannel, events}} {
+	}{{h.itemsChannel, items}, {h.eventsChannel, events}, {h.sessionsChannel, sessions}} {
 		if len(batch.ids) == 0 {
 			continue
 		}
@@ -134,7 +139,7 @@ func (h *postgresHub) Close() error {
 	return nil
 }
 
-// connect opens the listener connection and listens on both channels.
+// connect opens the listener connection and listens on every channel.
 func (h *postgresHub) connect(ctx context.Context) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(h.dsn)
 	if err != nil {
@@ -146,7 +151,8 @@ func (h *postgresHub) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: listen for changes: %w", err)
 	}
-	sql := "LISTEN " + pgx.Identifier{h.itemsChannel}.Sanitize() + "; LISTEN " + pgx.Identifier{h.eventsChannel}.Sanitize()
+	sql := "LISTEN " + pgx.Identifier{h.itemsChannel}.Sanitize() + "; LISTEN " + pgx.Identifier{h.eventsChannel}.Sanitize() +
+		"; LISTEN " + pgx.Identifier{h.sessionsChannel}.Sanitize()
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("app: listen for changes: %w", err)
@@ -224,6 +230,8 @@ func (h *postgresHub) hintOf(channel, payload string) (Hint, bool) {
 		return Hint{ItemID: payload}, true
 	case h.eventsChannel:
 		return Hint{ItemID: payload, Events: true}, payload != ""
+	case h.sessionsChannel:
+		return Hint{SessionEnded: payload}, payload != ""
 	}
 	return Hint{}, false
 }

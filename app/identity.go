@@ -41,9 +41,11 @@ type ExternalAccount struct {
 // e-mail address or the name (maya, maya-2, …); later sign-ins refresh the
 // name, e-mail address and avatar and keep the handle.
 func (s *Store) SignIn(ctx context.Context, a ExternalAccount) (*User, error) {
-	if a.Provider == "" || a.Subject == "" {
+	if a.Provider == "" || a.Subject == "" || !IsCleanText(a.Provider) || !IsCleanText(a.Subject) {
 		return nil, Errorf(EInvalid, "subject", "the provider did not say who signed in")
 	}
+	// What the provider says of the person is reported text (see CleanText).
+	a.Login, a.Name, a.Email, a.AvatarURL = CleanText(a.Login), CleanText(a.Name), CleanText(a.Email), CleanText(a.AvatarURL)
 	for attempt := 1; ; attempt++ {
 		u, err := s.signIn(ctx, a)
 		// A conflict means a concurrent first sign-in took the identity or

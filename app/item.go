@@ -261,6 +261,9 @@ func (it *Item) Validate() error {
 	if it.Inference < 0 || it.Compute < 0 {
 		return Errorf(EInvalid, "credits", "credits cannot be negative")
 	}
+	if it.Inference > MaxCredits || it.Compute > MaxCredits {
+		return Errorf(EInvalid, "credits", "credits are at most %s", MaxCredits)
+	}
 	if it.Kind == KindInteractive && it.Compute != 0 {
 		return Errorf(EUnprocessable, "credits.compute", "interactive items consume inference credits only")
 	}

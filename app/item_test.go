@@ -10,13 +10,13 @@ func TestCheckTransition(t *testing.T) {
 	type tc struct {
 		kind     app.Kind
 		from, to app.Status
-		code     string
+		code     app.Code
 	}
 	var cases []tc
 	for _, from := range app.Statuses {
 		for _, to := range app.Statuses {
 			for _, kind := range app.Kinds {
-				want := ""
+				var want app.Code
 				switch {
 				case kind == app.KindAmbient && (to == app.StatusBlocked || to == app.StatusCanceled):
 					want = app.EUnprocessable

@@ -4,7 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +58,28 @@ type RunChange struct {
 	FinishedAt *time.Time
 }
 
+// The times a client reports are kept within RFC 3339's years, 1 to 9999,
+// in UTC: both databases store those and read them back, and beyond them a
+// time written in one zone may fall outside in UTC (0001-01-01T00:00:00+01:00
+// is in year 0).
+var (
+	earliestTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestTime   = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// storableTime reports whether t is within the years a client's time may
+// have.
+func storableTime(t time.Time) bool { return !t.Before(earliestTime) && !t.After(latestTime) }
+
+// checkTime refuses a client's time outside the years 1 to 9999 in UTC,
+// naming field.
+func checkTime(field string, t time.Time) error {
+	if !t.IsZero() && !storableTime(t) {
+		return Errorf(EInvalid, field, "%s must fall in the years 1 to 9999 in UTC", field)
+	}
+	return nil
+}
+
 // CheckExternalURL accepts an empty link or an absolute http(s) URL: the
 // place a run was triggered from, which people open in a browser.
 func CheckExternalURL(s string) error {
@@ -67,24 +93,63 @@ func CheckExternalURL(s string) error {
 	return nil
 }
 
-// CheckOpenURL accepts an empty link, an absolute http(s) URL or a desktop
-// app's deep link (any scheme but those that run script or read local files).
-func CheckOpenURL(s string) error {
+// DefaultOpenURLSchemes are the schemes an item's open_url may use unless
+// the operator names others (AGENTDECK_OPEN_URL_SCHEMES): the web, and the
+// deep links of the desktop apps and editors agents run in. The link shows
+// as a one-click link to the item's teammates, so the list says what may
+// be opened, not what may not: a scheme that hands a click to the operating
+// system (search-ms:, ms-msdt:, smb:, intent:…) stays out unless named.
+var DefaultOpenURLSchemes = []string{
+	"https", "http",
+	"agent", // the desktop app's own deep links, as the demo data and the API's examples use
+	"claude", "codex", "cursor", "vscode", "vscode-insiders", "windsurf", "zed", "warp", "jetbrains",
+}
+
+// neverOpenSchemes run script or read local files: no list may allow them.
+var neverOpenSchemes = []string{"javascript", "data", "vbscript", "file", "blob"}
+
+// CheckOpenURLSchemes checks an operator's list of open_url schemes: each a
+// well-formed scheme (RFC 3986) and none that runs script or reads local
+// files. It returns them in lower case.
+func CheckOpenURLSchemes(schemes []string) ([]string, error) {
+	out := make([]string, 0, len(schemes))
+	for _, sc := range schemes {
+		sc = strings.ToLower(strings.TrimSpace(sc))
+		if !schemeRe.MatchString(sc) {
+			return nil, fmt.Errorf("%q is not a URL scheme", sc)
+		}
+		if slices.Contains(neverOpenSchemes, sc) {
+			return nil, fmt.Errorf("%s: links run script or read local files", sc)
+		}
+		out = append(out, sc)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no scheme given")
+	}
+	return out, nil
+}
+
+var schemeRe = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
+
+// CheckOpenURL accepts an empty link, or an absolute URL of at most
+// maxURLLen bytes whose scheme is one of schemes (see
+// DefaultOpenURLSchemes); an http(s) link must name a host.
+func CheckOpenURL(s string, schemes []string) error {
 	if s == "" {
 		return nil
 	}
 	u, err := url.Parse(s)
-	bad := err != nil || len(s) > maxURLLen || u.Scheme == "" || strings.ContainsAny(s, " \t\r\n")
-	if !bad {
-		switch strings.ToLower(u.Scheme) {
-		case "javascript", "data", "vbscript", "file", "blob":
-			bad = true
-		case "http", "https":
-			bad = u.Host == ""
-		}
+	bad := err != nil || len(s) > maxURLLen || u.Scheme == "" || strings.ContainsAny(s, " \t\r\n") ||
+		!slices.Contains(schemes, strings.ToLower(u.Scheme)) || slices.Contains(neverOpenSchemes, strings.ToLower(u.Scheme))
+	if !bad && (strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
+		bad = u.Host == ""
 	}
 	if bad {
-		return Errorf(EInvalid, "open_url", "open_url must be an absolute URL or deep link (not javascript:, data:, vbscript: or file:) of at most %d bytes", maxURLLen)
+		return Errorf(EInvalid, "open_url", "open_url must be an absolute URL of at most %d bytes with one of the schemes %s", maxURLLen, strings.Join(schemes, ", "))
 	}
 	return nil
 }
+
+// SetOpenURLSchemes replaces the schemes an item's open_url may use (see
+// DefaultOpenURLSchemes); the list is checked by CheckOpenURLSchemes.
+func (s *Store) SetOpenURLSchemes(schemes []string) { s.openURLSchemes = slices.Clone(schemes) }

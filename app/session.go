@@ -39,6 +39,16 @@ type Session struct {
 	ExpiresAt  time.Time `bun:"expires_at,notnull"`
 }
 
+// Ends is when the session ends unless it is used again: at its expiry, or
+// SessionIdleLifetime after it was last used, whichever is sooner.
+func (s *Session) Ends() time.Time {
+	idle := s.LastSeenAt.Add(SessionIdleLifetime)
+	if idle.Before(s.ExpiresAt) {
+		return idle
+	}
+	return s.ExpiresAt
+}
+
 // newSecret returns a random token for a URL or a cookie, and the hash that
 // is stored in its place.
 func newSecret() (token, hash string) {
@@ -122,6 +132,8 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("app: delete session: %w", err)
 	}
+	// Whatever the session keeps open ends with it, in every replica.
+	s.hub.Publish(Hint{SessionEnded: secretHash(id)})
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("app: delete session: %w", err)
@@ -145,3 +157,7 @@ func (s *Store) PurgeSessions(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// SessionKey names a session without revealing it: the hash of its id, as
+// the database keys it and as session-ended hints name it.
+func SessionKey(id string) string { return secretHash(id) }

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/agentdeck/agentdeck/migrations"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -27,6 +29,10 @@ type Store struct {
 	now     func() time.Time
 	hub     Hub
 	pricing Pricing
+	// openURLSchemes are the schemes an item's open_url may use.
+	openURLSchemes []string
+	// maxTokensPerUser bounds a user's live access tokens.
+	maxTokensPerUser int
 }
 
 // OpenStore connects to dsn: a postgres:// URL, or else the path of an SQLite
@@ -64,7 +70,8 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		}
 		hub = newMemoryHub()
 	}
-	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub, pricing: DefaultPricing()}, nil
+	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub, pricing: DefaultPricing(),
+		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser}, nil
 }
 
 // sqliteDSN sets the pragmas the modernc driver reads from the DSN (it ignores
@@ -161,9 +168,48 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction, committing only when fn returns nil.
+// inTx runs fn in a transaction, committing only when fn returns nil. A
+// transaction PostgreSQL aborts for a deadlock or a serialization failure
+// is run again (retryConflicts), so fn must start from scratch each time:
+// whatever it accumulates outside the transaction it resets first.
 func (s *Store) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+	return retryConflicts(ctx, func() error {
+		return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+	})
+}
+
+// conflictAttempts is how often a statement or transaction that PostgreSQL
+// aborted to break a deadlock or a serialization conflict is tried in all.
+const conflictAttempts = 5
+
+// retryConflicts runs fn, and runs it again when PostgreSQL aborted it for a
+// serialization failure (SQLSTATE 40001) or to break a deadlock (40P01):
+// both undo everything fn did, and both are expected to pass when tried
+// again a moment later, once the other party has finished. The pause grows
+// and is jittered, so that two aborted writers do not meet again in step.
+// Any other error, or the last attempt's, is returned as it is.
+func retryConflicts(ctx context.Context, fn func() error) error {
+	pause := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == conflictAttempts || !isConflict(err) {
+			return err
+		}
+		t := time.NewTimer(pause + rand.N(pause))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause *= 2
+	}
+}
+
+// isConflict recognises PostgreSQL's serialization failure and deadlock.
+func isConflict(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound and leaves other errors be.

@@ -3,7 +3,6 @@ package app
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -80,7 +79,9 @@ func (s *Store) report(ctx context.Context, v Viewer, reports []Report, also fun
 	}
 	now := s.Now()
 	var touched applied
+	grouped := res
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		res = grouped // a transaction run again counts afresh
 		var err error
 		if touched, err = s.applyGroups(ctx, tx, v, groups, now, &res); err != nil {
 			return err
@@ -157,8 +158,12 @@ func groupReports(reports []Report, res *ReportResult) []*reportGroup {
 	var groups []*reportGroup
 	index := map[string]*reportGroup{}
 	for _, r := range reports {
-		r.Agent = ClipText(cleanText(strings.TrimSpace(r.Agent)), maxAgentLen)
-		r.Session = ClipText(cleanText(strings.TrimSpace(r.Session)), maxSessionLen)
+		r.Agent = ClipText(CleanText(strings.TrimSpace(r.Agent)), maxAgentLen)
+		r.Session = ClipText(CleanText(strings.TrimSpace(r.Session)), maxSessionLen)
+		if !storableTime(r.At) {
+			// An agent's clock that far off says nothing of when.
+			r.At = time.Time{}
+		}
 		if !validItemID(r.RunID) {
 			r.RunID = ""
 		}
@@ -353,7 +358,7 @@ func (s *Store) applyReports(ctx context.Context, tx bun.Tx, it *Item, reports [
 			it.Models = addToList(it.Models, r.Model)
 		}
 		if p := strings.TrimSpace(r.Prompt); p != "" && it.FirstPrompt == "" {
-			it.FirstPrompt = ClipText(cleanText(p), maxPromptLen)
+			it.FirstPrompt = ClipText(CleanText(p), maxPromptLen)
 			if it.Title == placeholderTitle(it.AgentName) {
 				it.Title = promptTitle(p)
 			}
@@ -410,47 +415,27 @@ func (s *Store) applyReports(ctx context.Context, tx bun.Tx, it *Item, reports [
 
 // cleanWhere makes reported places storable.
 func cleanWhere(w Where) Where {
-	clean := func(s string) string { return ClipText(cleanText(strings.TrimSpace(s)), maxWhereLen) }
+	clean := func(s string) string { return ClipText(CleanText(strings.TrimSpace(s)), maxWhereLen) }
 	return Where{Cwd: clean(w.Cwd), Repo: clean(w.Repo), Branch: clean(w.Branch)}
 }
 
 // entryEvent makes a transcript entry a message event.
 func entryEvent(e *Entry, now time.Time) *Event {
-	ev := &Event{Type: EventMessage, Role: e.Role, Text: ClipText(cleanText(e.Text), MaxEventText), CreatedAt: now}
+	ev := &Event{Type: EventMessage, Role: e.Role, Text: ClipText(CleanText(e.Text), MaxEventText), CreatedAt: now}
 	if !oneOf(ev.Role, MessageRoles) {
 		ev.Role = RoleAgent
 	}
 	if e.Key != "" {
-		ev.Key = ClipText(cleanText(e.Key), maxRecordKey)
+		ev.Key = ClipText(CleanText(e.Key), maxRecordKey)
 	}
 	if len(e.Data) > 0 {
-		if b, err := json.Marshal(cleanData(e.Data)); err == nil && len(b) <= MaxEventData {
-			ev.Data = string(b)
+		// Data that cannot be stored (a number no float holds) is left
+		// out rather than costing the entry: an exporter cannot fix it.
+		if data, err := encodeData(e.Data, "data"); err == nil && len(data) <= MaxEventData {
+			ev.Data = data
 		}
 	}
 	return ev
-}
-
-// cleanData makes reported structured data storable: every string valid
-// UTF-8 without NUL bytes, which PostgreSQL's jsonb refuses.
-func cleanData(v any) any {
-	switch x := v.(type) {
-	case string:
-		return cleanText(x)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, val := range x {
-			out[cleanText(k)] = cleanData(val)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, val := range x {
-			out[i] = cleanData(val)
-		}
-		return out
-	}
-	return v
 }
 
 // usageRow is one usage record as stored: priced (credits nil when its
@@ -494,7 +479,7 @@ func (s *Store) addUsage(ctx context.Context, tx bun.Tx, it *Item, usage []Usage
 			continue
 		}
 		t.CachedInput = min(t.CachedInput, t.Input)
-		row := usageRow{channel: channels[i], key: ClipText(cleanText(u.Key), maxRecordKey), model: ClipText(cleanText(u.Model), 100), tokens: t, total: u.Total}
+		row := usageRow{channel: channels[i], key: ClipText(CleanText(u.Key), maxRecordKey), model: ClipText(CleanText(u.Model), 100), tokens: t, total: u.Total}
 		if c, ok := s.pricing.Credits(u); ok {
 			if c > maxRecordCredits {
 				continue
@@ -658,7 +643,7 @@ func showBestAccount(it *Item, accounts map[string]*usageAccount) {
 	if best == nil {
 		return
 	}
-	it.Inference = Credits(min(best.Credits, int64(maxItemCredits)))
+	it.Inference = Credits(min(best.Credits, int64(MaxCredits)))
 	it.Tokens = best.Tokens
 	it.UnpricedModels = best.UnpricedModels
 }
@@ -713,10 +698,6 @@ func (s *Store) recountUsage(ctx context.Context, tx bun.Tx, it *Item) error {
 	showBestAccount(it, accounts)
 	return nil
 }
-
-// maxItemCredits is the most credits one item shows: the largest amount the
-// API accepts for an item.
-const maxItemCredits = Credits(999_999_999*creditUnit + 999_999)
 
 // CloseSilentSessions applies the liveness rule (§10) at the store's now: a
 // working session of an agent that has said nothing for StaleAfter failed

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -187,10 +188,18 @@ func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
 type Summary struct {
 	Items   int64   `bun:"items"`
 	Working int64   `bun:"working"`
-	Credits Credits `bun:"credits"`
+	Credits Credits `bun:"-"`
 }
 
 // Summary counts everything the query selects, ignoring its cursor.
+//
+// Its credits cannot overflow, on either database, however many items there
+// are. Each item holds at most MaxCredits of each kind (below 10⁹ credits),
+// so SQL sums whole credits and millionths apart: an item adds less than
+// 2×10⁹ to the one and less than 2×10⁶ to the other, and a 64-bit integer
+// holds either sum for 4.6 billion items, more than any instance keeps. The
+// total of the two, exact up to 9.2 trillion credits, is held at the largest
+// Credits beyond that rather than wrapping.
 func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	var sum Summary
 	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
@@ -201,16 +210,35 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	for i, a := range arms {
 		parts[i] = s.armQuery(q, a, "status", "inference_credits", "compute_credits")
 	}
+	var row struct {
+		Summary
+		Whole int64 `bun:"whole_credits"`
+		Micro int64 `bun:"micro_credits"`
+	}
 	err := s.db.NewSelect().
 		TableExpr("(?) AS u", s.unionOfArms(parts)).
 		ColumnExpr("COUNT(*) AS items").
 		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
-		ColumnExpr("CAST(COALESCE(SUM(inference_credits + compute_credits), 0) AS BIGINT) AS credits").
-		Scan(ctx, &sum)
+		ColumnExpr("CAST(COALESCE(SUM(inference_credits / ? + compute_credits / ?), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
+		ColumnExpr("CAST(COALESCE(SUM(inference_credits % ? + compute_credits % ?), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
+		Scan(ctx, &row)
 	if err != nil {
 		return sum, fmt.Errorf("app: summarise items: %w", err)
 	}
+	sum = row.Summary
+	sum.Credits = addCredits(row.Whole, row.Micro)
 	return sum, nil
+}
+
+// addCredits is whole credits plus micro millionths, held at the largest
+// Credits when the sum would not fit.
+func addCredits(whole, micro int64) Credits {
+	whole += micro / creditUnit
+	micro %= creditUnit
+	if whole > (math.MaxInt64-micro)/creditUnit {
+		return Credits(math.MaxInt64)
+	}
+	return Credits(whole*creditUnit + micro)
 }
 
 // Item returns one item with its creator and team, or ErrNotFound when it is

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
@@ -17,13 +17,24 @@ import (
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 200
 
+// checkIdempotencyKey accepts an Idempotency-Key that is clean text (see
+// CleanText) of at most maxIdempotencyKey bytes. A key identifies a request,
+// so one that is not clean is refused rather than cleaned: cleaning would
+// make two different keys one.
+func checkIdempotencyKey(key string) error {
+	if len(key) > maxIdempotencyKey || !IsCleanText(key) {
+		return Errorf(EInvalid, "Idempotency-Key", "the Idempotency-Key must be UTF-8 text without NUL bytes, of at most %d bytes", maxIdempotencyKey)
+	}
+	return nil
+}
+
 // CreateRun stores an item for the viewer from an API request. It is
 // idempotent: replaying the same request (same id, or same Idempotency-Key)
 // returns the stored item with created false; the same id or key with a
 // different request is a conflict. Concurrent duplicates create one item.
 func (s *Store) CreateRun(ctx context.Context, v Viewer, n NewRun) (*Item, bool, error) {
-	if len(n.IdempotencyKey) > maxIdempotencyKey || !utf8.ValidString(n.IdempotencyKey) {
-		return nil, false, Errorf(EInvalid, "Idempotency-Key", "the Idempotency-Key must be text of at most %d bytes", maxIdempotencyKey)
+	if err := checkIdempotencyKey(n.IdempotencyKey); err != nil {
+		return nil, false, err
 	}
 	if n.ID != "" && !validItemID(n.ID) {
 		return nil, false, Errorf(EInvalid, "id", "the id must be a lower-case UUID")
@@ -31,15 +42,18 @@ func (s *Store) CreateRun(ctx context.Context, v Viewer, n NewRun) (*Item, bool,
 	if n.Kind == "" {
 		return nil, false, Errorf(EInvalid, "kind", "kind is required (ambient or interactive)")
 	}
-	if err := CheckOpenURL(n.OpenURL); err != nil {
+	if err := CheckOpenURL(n.OpenURL, s.openURLSchemes); err != nil {
 		return nil, false, err
 	}
 	if err := CheckExternalURL(n.ExternalURL); err != nil {
 		return nil, false, err
 	}
+	if err := checkTime("started_at", n.StartedAt); err != nil {
+		return nil, false, err
+	}
 	now := s.Now()
 	it := &Item{
-		ID: n.ID, Kind: n.Kind, Source: n.Source, Status: n.Status, Title: n.Title,
+		ID: n.ID, Kind: n.Kind, Source: n.Source, Status: n.Status, Title: CleanText(n.Title),
 		CreatorID: v.User.ID, Visibility: n.Visibility, OpenURL: n.OpenURL, ExternalURL: n.ExternalURL,
 		StartedAt: n.StartedAt.UTC().Truncate(time.Microsecond),
 		CreateKey: n.IdempotencyKey, CreateHash: n.fingerprint(), Where: cleanWhere(n.Where),
@@ -122,17 +136,21 @@ func (s *Store) replayed(ctx context.Context, v Viewer, it *Item) (*Item, error)
 }
 
 // teamOf finds one of the viewer's teams by slug. A team the viewer is not in
-// is refused exactly like one that does not exist.
+// is refused exactly like one that does not exist, and so is a slug that no
+// team could have.
 func (s *Store) teamOf(ctx context.Context, v Viewer, slug string) (*Team, error) {
 	t := new(Team)
-	err := s.db.NewSelect().Model(t).Where("slug = ?", strings.ToLower(slug)).Scan(ctx)
+	err := sql.ErrNoRows
+	if slug = strings.ToLower(slug); ValidSlug(slug) {
+		err = s.db.NewSelect().Model(t).Where("slug = ?", slug).Scan(ctx)
+	}
 	if err == nil && slices.Contains(v.TeamIDs, t.ID) {
 		return t, nil
 	}
 	if err != nil && !errors.Is(notFound(err), ErrNotFound) {
 		return nil, fmt.Errorf("app: team %q: %w", slug, err)
 	}
-	return nil, Errorf(EUnprocessable, "team", "you are not a member of a team %q", clip(slug))
+	return nil, Errorf(EUnprocessable, "team", "you are not a member of a team %q", clip(CleanText(slug)))
 }
 
 // itemByID loads an item with its creator and team, regardless of who asks.
@@ -173,6 +191,7 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 	var out *Item
 	changed := false
 	err := s.inTx(ctx, func(tx bun.Tx) error {
+		changed = false // a transaction run again starts afresh
 		it, err := s.ownRun(ctx, tx, v, id, true)
 		if err != nil {
 			return err
@@ -193,6 +212,9 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 			}
 		}
 		if ch.FinishedAt != nil {
+			if err := checkTime("finished_at", *ch.FinishedAt); err != nil {
+				return err
+			}
 			if !it.Status.Final() {
 				return Errorf(EUnprocessable, "finished_at", "only a finished run has a finish time; set a final status with it")
 			}
@@ -205,7 +227,7 @@ func (s *Store) UpdateRun(ctx context.Context, v Viewer, id string, ch RunChange
 			return Errorf(EUnprocessable, "finished_at", "a run cannot finish before it started")
 		}
 		if ch.Title != nil {
-			it.Title = *ch.Title
+			it.Title = CleanText(*ch.Title)
 		}
 		if ch.Inference != nil {
 			it.Inference = *ch.Inference
@@ -272,10 +294,10 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 		return 0, 0, Errorf(ETooLarge, "events", "a batch holds at most %d events, not %d", MaxEventBatch, len(events))
 	}
 	for i, e := range events {
-		if e.Seq < 1 {
-			return 0, 0, Errorf(EInvalid, fmt.Sprintf("events[%d].seq", i), "seq must be a positive integer")
+		if err := CheckSeq(i, e.Seq); err != nil {
+			return 0, 0, err
 		}
-		if err := e.Validate(i); err != nil {
+		if err := e.Prepare(i); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -296,7 +318,11 @@ func (s *Store) AppendEvents(ctx context.Context, v Viewer, itemID string, event
 			unique = append(unique, e)
 		}
 	}
-	n, err := s.insertEvents(ctx, s.db.DB, unique)
+	var n int64
+	err = retryConflicts(ctx, func() (err error) {
+		n, err = s.insertEvents(ctx, s.db.DB, unique)
+		return err
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("app: append %d events to %s: %w", len(unique), itemID, err)
 	}
@@ -332,17 +358,20 @@ func (s *Store) AppendNumberedEvents(ctx context.Context, v Viewer, itemID, batc
 		return 0, 0, Errorf(ETooLarge, "events", "a batch holds at most %d events, not %d", MaxEventBatch, len(events))
 	case batchKey == "":
 		return 0, 0, Errorf(EInvalid, "Idempotency-Key", "events without seq need an Idempotency-Key header, so that a retried batch is recognised")
-	case len(batchKey) > maxIdempotencyKey || !utf8.ValidString(batchKey) || strings.ContainsRune(batchKey, 0):
-		return 0, 0, Errorf(EInvalid, "Idempotency-Key", "the Idempotency-Key must be text of at most %d bytes", maxIdempotencyKey)
+	}
+	if err := checkIdempotencyKey(batchKey); err != nil {
+		return 0, 0, err
 	}
 	for i, e := range events {
-		if err := e.Validate(i); err != nil {
+		if err := e.Prepare(i); err != nil {
 			return 0, 0, err
 		}
 	}
 	now := s.Now()
 	var touched applied
 	err = s.inTx(ctx, func(tx bun.Tx) error {
+		// A transaction run again starts afresh.
+		touched, accepted, duplicates = applied{}, 0, 0
 		it, err := s.ownRun(ctx, tx, v, itemID, true)
 		if err != nil {
 			return err
@@ -400,7 +429,16 @@ func (s *Store) AppendNumberedEvents(ctx context.Context, v Viewer, itemID, batc
 // parameters rather than in the SQL text, so that PostgreSQL parses the
 // statement once per batch size, not once per batch: this is the hot path
 // of ingestion.
+//
+// Rows go in in one canonical order, by item and seq, whatever order the
+// caller has them in: PostgreSQL takes each new row's unique-index entry as
+// it inserts it, so two writers of overlapping seqs in opposite orders
+// would each hold what the other waits for, a deadlock. In one order, the
+// later writer waits for the earlier and then skips its rows.
 func (s *Store) insertEvents(ctx context.Context, db sqlExecer, events []*Event) (int64, error) {
+	events = slices.SortedFunc(slices.Values(events), func(a, b *Event) int {
+		return cmp.Or(strings.Compare(a.ItemID, b.ItemID), cmp.Compare(a.Seq, b.Seq))
+	})
 	args := make([]any, 0, 8*len(events))
 	for _, e := range events {
 		var data, key any

@@ -46,28 +46,21 @@ func CheckTeamName(name string) (string, error) {
 	case n > 60:
 		return "", Errorf(EInvalid, "name", "a team's name has at most 60 characters")
 	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", Errorf(EInvalid, "name", "a team's name cannot contain control characters")
+	// A name is refused rather than cleaned (see CleanText): it is what
+	// people know the team by.
+	if strings.IndexFunc(name, unicode.IsControl) >= 0 || !IsCleanText(name) {
+		return "", Errorf(EInvalid, "name", "a team's name cannot contain control characters or invalid UTF-8")
 	}
 	return name, nil
-}
-
-// freeSlug returns base if no team has it, else the first free of base-2,
-// base-3, …
-func freeSlug(ctx context.Context, db bun.IDB, base string) (string, error) {
-	var taken []string
-	err := db.NewSelect().Model((*Team)(nil)).Column("slug").
-		Where("slug = ? OR slug LIKE ?", base, base+"-%").Scan(ctx, &taken)
-	if err != nil {
-		return "", fmt.Errorf("app: find a slug for %s: %w", base, err)
-	}
-	return firstFree(base, taken), nil
 }
 
 // Membership returns the viewer's membership of the team with the given
 // slug, team included. It is ErrNotFound both when there is no such team and
 // when the viewer is not in it: a team shows only to its members.
 func (s *Store) Membership(ctx context.Context, v Viewer, slug string) (*Membership, error) {
+	if !ValidSlug(slug) {
+		return nil, fmt.Errorf("app: team %q of user %d: %w", CleanText(slug), v.User.ID, ErrNotFound)
+	}
 	m := new(Membership)
 	err := s.db.NewSelect().Model(m).Relation("Team").
 		Where("team.slug = ?", slug).Where("membership.user_id = ?", v.User.ID).Scan(ctx)

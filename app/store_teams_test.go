@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,10 @@ import (
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/app/apptest"
 )
+
+// newSlug is the shape of every slug agentdeck makes: the name's, then a
+// random suffix.
+var newSlug = regexp.MustCompile(`^platform-tools-[a-z0-9]{6}$`)
 
 func TestCreateTeamMakesTheCreatorAdminWithAUniqueSlug(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
@@ -19,18 +24,40 @@ func TestCreateTeamMakesTheCreatorAdminWithAUniqueSlug(t *testing.T) {
 		mustOK(t, s.CreateTeam(ctx, first, w.carol.User.ID))
 		second := &app.Team{Name: "Platform tools"}
 		mustOK(t, s.CreateTeam(ctx, second, w.alice.User.ID))
-		if first.Slug != "platform-tools" || first.Name != "Platform Tools" || second.Slug != "platform-tools-2" {
-			t.Errorf("slugs %q (%q) and %q, want platform-tools (trimmed name) and platform-tools-2", first.Slug, first.Name, second.Slug)
+		if !newSlug.MatchString(first.Slug) || first.Name != "Platform Tools" || !newSlug.MatchString(second.Slug) || first.Slug == second.Slug {
+			t.Errorf("slugs %q (%q) and %q, want two different platform-tools-XXXXXX (and the name trimmed)", first.Slug, first.Name, second.Slug)
 		}
 		m, err := s.Membership(ctx, w.viewer(t, w.carol.User), first.Slug)
 		mustOK(t, err)
 		if m.Role != app.RoleAdmin || m.Team.ID != first.ID {
 			t.Errorf("creator's membership = %+v, want admin of %d", m, first.ID)
 		}
-		for _, bad := range []string{"", "   ", string(make([]byte, 61)), "tab\tname"} {
+		for _, bad := range []string{"", "   ", string(make([]byte, 61)), "tab\tname", "nul\x00name", "bad \xff byte"} {
 			if err := s.CreateTeam(ctx, &app.Team{Name: bad}, w.alice.User.ID); app.ErrorCode(err) != app.EInvalid {
 				t.Errorf("team named %q: %v, want invalid", bad, err)
 			}
+		}
+	})
+}
+
+func TestATeamsSlugSaysNothingOfOtherTeams(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		ctx := context.Background()
+		// alice's team is the first of its name; carol, who cannot see it,
+		// names hers the same. Both slugs have the same shape: carol's
+		// says nothing of alice's.
+		hidden := &app.Team{Name: "Platform Tools"}
+		mustOK(t, s.CreateTeam(ctx, hidden, w.alice.User.ID))
+		second := &app.Team{Name: "Platform Tools"}
+		mustOK(t, s.CreateTeam(ctx, second, w.carol.User.ID))
+		for _, team := range []*app.Team{hidden, second} {
+			if !newSlug.MatchString(team.Slug) {
+				t.Errorf("slug %q, want platform-tools-XXXXXX whatever other teams exist", team.Slug)
+			}
+		}
+		if _, err := s.Membership(ctx, w.viewer(t, w.carol.User), hidden.Slug); !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("carol looking up the team she is not in: %v, want not found", err)
 		}
 	})
 }
@@ -69,7 +96,7 @@ func TestOnlyAdminsManageATeam(t *testing.T) {
 		// bob is a plain member of red; carol is not in it at all.
 		for _, c := range []struct {
 			v    app.Viewer
-			code string
+			code app.Code
 		}{{w.bob, app.EForbidden}, {w.carol, app.ENotFound}} {
 			checks := map[string]error{
 				"rename":  s.RenameTeam(ctx, c.v, w.red.ID, "Crimson"),

@@ -329,7 +329,7 @@ func TestStoreEnforcesStatusRules(t *testing.T) {
 		cases := []struct {
 			name string
 			spec func(*app.Item)
-			code string
+			code app.Code
 		}{
 			{"ambient blocked", func(it *app.Item) { it.Status = app.StatusBlocked }, app.EUnprocessable},
 			{"ambient canceled", func(it *app.Item) { it.Status = app.StatusCanceled }, app.EUnprocessable},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -17,11 +18,13 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }
 
-// CreateUser stores a new user; their handle must be valid and free.
+// CreateUser stores a new user; their handle must be valid and free. Their
+// name, e-mail address and avatar are reported text, cleaned (CleanText).
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	if !ValidHandle(u.Handle) {
-		return Errorf(EInvalid, "handle", "%q is not a valid handle", u.Handle)
+		return Errorf(EInvalid, "handle", "%q is not a valid handle", CleanText(u.Handle))
 	}
+	u.Name, u.Email, u.AvatarURL = CleanText(u.Name), CleanText(u.Email), CleanText(u.AvatarURL)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = s.Now()
 	}
@@ -43,8 +46,12 @@ func (s *Store) User(ctx context.Context, id int64) (*User, error) {
 	return u, nil
 }
 
-// UserByHandle returns the user with the given handle.
+// UserByHandle returns the user with the given handle. A handle that no
+// user could have is not found without asking the database.
 func (s *Store) UserByHandle(ctx context.Context, handle string) (*User, error) {
+	if !ValidHandle(handle) {
+		return nil, fmt.Errorf("app: user %q: %w", CleanText(handle), ErrNotFound)
+	}
 	u := new(User)
 	if err := s.db.NewSelect().Model(u).Where("handle = ?", handle).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("app: user %q: %w", handle, notFound(err))
@@ -62,8 +69,10 @@ func (s *Store) Users(ctx context.Context) ([]*User, error) {
 }
 
 // CreateTeam stores a new team with its creator as the first admin. A team
-// without a slug gets one made from its name, made unique (platform,
-// platform-2, …).
+// without a slug gets one made from its name and a random suffix
+// (platform-k3v9qa), never from the slugs other teams have: a slug that
+// depended on them (platform-2 because platform is taken) would tell anyone
+// who creates a team which teams exist, though they may not see them.
 func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error {
 	name, err := CheckTeamName(t.Name)
 	if err != nil {
@@ -72,24 +81,47 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error 
 	t.Name = name
 	now := s.Now()
 	t.CreatedAt = now
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	chosen := t.Slug
+	for attempt := 1; ; attempt++ {
+		t.Slug = chosen
 		if t.Slug == "" {
-			if t.Slug, err = freeSlug(ctx, tx, SlugBase(t.Name)); err != nil {
-				return err
+			t.Slug = SlugBase(t.Name) + "-" + slugSuffix()
+		}
+		err = s.inTx(ctx, func(tx bun.Tx) error {
+			t.ID = 0 // a transaction run again inserts afresh
+			if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+				if isUniqueViolation(err) {
+					return Errorf(EConflict, "slug", "the team's address %q is taken", t.Slug)
+				}
+				return fmt.Errorf("app: create team %s: %w", t.Slug, err)
 			}
-		}
-		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return Errorf(EConflict, "slug", "the team name %q is taken", t.Slug)
+			m := &Membership{TeamID: t.ID, UserID: creatorID, Role: RoleAdmin, CreatedAt: now}
+			if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+				return fmt.Errorf("app: create team %s: add admin: %w", t.Slug, err)
 			}
-			return fmt.Errorf("app: create team %s: %w", t.Slug, err)
+			return nil
+		})
+		// Two random suffixes meet about once in a billion creations of
+		// one name; drawing again says nothing about any team.
+		if chosen == "" && ErrorCode(err) == EConflict && attempt < 3 {
+			continue
 		}
-		m := &Membership{TeamID: t.ID, UserID: creatorID, Role: RoleAdmin, CreatedAt: now}
-		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
-			return fmt.Errorf("app: create team %s: add admin: %w", t.Slug, err)
-		}
-		return nil
-	})
+		return err
+	}
+}
+
+// slugSuffixLen random letters and digits end every slug agentdeck makes:
+// 36⁶, some two billion, per name.
+const slugSuffixLen = 6
+
+// slugSuffix draws a slug's random suffix.
+func slugSuffix() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, slugSuffixLen)
+	for i := range b {
+		b[i] = alphabet[rand.IntN(len(alphabet))]
+	}
+	return string(b)
 }
 
 // AddMember puts a user in a team; being a member already is not an error.

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
@@ -121,15 +122,30 @@ func hashSecret(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DefaultMaxTokensPerUser is how many live access tokens (neither revoked
+// nor expired) one user may hold unless the operator says otherwise
+// (AGENTDECK_MAX_TOKENS_PER_USER): enough for every machine, CI system and
+// agent a person runs, few enough that tokens cannot be minted to multiply
+// what one user may do.
+const DefaultMaxTokensPerUser = 50
+
+// SetMaxTokensPerUser replaces how many live access tokens one user may
+// hold; n must be positive.
+func (s *Store) SetMaxTokensPerUser(n int) { s.maxTokensPerUser = n }
+
 // CreateAccessToken issues a token for a user, valid until expiresAt (zero:
-// until revoked). The secret is returned once and never stored.
+// until revoked). The secret is returned once and never stored. A user who
+// holds the most live tokens allowed (SetMaxTokensPerUser) is refused until
+// they revoke one or one expires.
 func (s *Store) CreateAccessToken(ctx context.Context, userID int64, name string, expiresAt time.Time) (*AccessToken, string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
 		return nil, "", Errorf(EInvalid, "name", "a token needs a name, to recognise it later")
-	case utf8.RuneCountInString(name) > maxTokenName || !utf8.ValidString(name):
-		return nil, "", Errorf(EInvalid, "name", "the name must be valid text of at most %d characters", maxTokenName)
+	case utf8.RuneCountInString(name) > maxTokenName || !IsCleanText(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		// A name, like a team's, is refused rather than cleaned: it is
+		// what a person recognises the token by (see CleanText).
+		return nil, "", Errorf(EInvalid, "name", "the name must be text of at most %d characters, without control characters", maxTokenName)
 	}
 	now := s.Now()
 	if !expiresAt.IsZero() {
@@ -143,10 +159,41 @@ func (s *Store) CreateAccessToken(ctx context.Context, userID int64, name string
 		UserID: userID, Name: name, Prefix: secret[:tokenLookupLen], Hash: hashSecret(secret),
 		CreatedAt: now, ExpiresAt: expiresAt,
 	}
-	if _, err := s.db.NewInsert().Model(t).Exec(ctx); err != nil {
-		return nil, "", fmt.Errorf("app: create token for user %d: %w", userID, err)
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if err := s.lockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		live, err := tx.NewSelect().Model((*AccessToken)(nil)).Where("user_id = ?", userID).
+			Where("revoked_at IS NULL").Where("expires_at IS NULL OR expires_at > ?", now).Count(ctx)
+		if err != nil {
+			return fmt.Errorf("app: count tokens of user %d: %w", userID, err)
+		}
+		if live >= int64(s.maxTokensPerUser) {
+			return Errorf(EUnprocessable, "name", "you have %d live tokens, the most one person may hold: revoke one you no longer use first", live)
+		}
+		if _, err := tx.NewInsert().Model(t).Exec(ctx); err != nil {
+			return fmt.Errorf("app: create token for user %d: %w", userID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return t, secret, nil
+}
+
+// lockUser makes changes to one user's tokens take turns on PostgreSQL, so
+// that two creations at once cannot both pass the count; SQLite's write
+// transactions take turns already.
+func (s *Store) lockUser(ctx context.Context, tx bun.Tx, userID int64) error {
+	if s.dialect != "postgres" {
+		return nil
+	}
+	var id int64
+	if err := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", userID).For("UPDATE").Scan(ctx, &id); err != nil {
+		return fmt.Errorf("app: lock user %d: %w", userID, notFound(err))
+	}
+	return nil
 }
 
 // AccessTokens lists a user's tokens, newest first, revoked ones included.

@@ -43,6 +43,8 @@ func TestLinksThatCouldRunScriptAreRefused(t *testing.T) {
 		{"", true, true},
 		{"https://github.com/acme/web/actions/runs/1", true, true},
 		{"agent://conversations/42", true, false},
+		{"vscode://file/home/maya/web/main.go", true, false},
+		{"CURSOR://anysphere.cursor-retrieval/open", true, false},
 		{"javascript:alert(1)", false, false},
 		{"JavaScript:alert(1)", false, false},
 		{"data:text/html,<script>", false, false},
@@ -52,11 +54,40 @@ func TestLinksThatCouldRunScriptAreRefused(t *testing.T) {
 		{"https://", false, false},
 		{"agent://x y", false, false},
 	} {
-		if got := app.CheckOpenURL(c.url) == nil; got != c.open {
+		if got := app.CheckOpenURL(c.url, app.DefaultOpenURLSchemes) == nil; got != c.open {
 			t.Errorf("open_url %q accepted = %v, want %v", c.url, got, c.open)
 		}
 		if got := app.CheckExternalURL(c.url) == nil; got != c.external {
 			t.Errorf("external_url %q accepted = %v, want %v", c.url, got, c.external)
+		}
+	}
+}
+
+func TestOpenURLTakesOnlyTheSchemesAllowed(t *testing.T) {
+	// Schemes that hand a click to the operating system were accepted when
+	// only a few schemes were refused; now only those allowed pass.
+	for _, link := range []string{
+		"search-ms:query=invoice&crumb=location:\\\\attacker\\share", "ms-msdt:/id PCWDiagnostic", "smb://attacker/share",
+		"intent://scan/#Intent;scheme=zxing;end", "ms-settings:", "shell:startup", "mailto:a@example.com",
+	} {
+		if err := app.CheckOpenURL(link, app.DefaultOpenURLSchemes); app.ErrorCode(err) != app.EInvalid {
+			t.Errorf("open_url %q: %v, want invalid", link, err)
+		}
+	}
+	// An operator's list replaces the default one.
+	schemes, err := app.CheckOpenURLSchemes([]string{" HTTPS ", "house-ide"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.CheckOpenURL("house-ide://open?file=a.go", schemes); err != nil {
+		t.Errorf("a scheme the operator allowed: %v", err)
+	}
+	if err := app.CheckOpenURL("vscode://file/a.go", schemes); err == nil {
+		t.Error("a default scheme the operator left out was accepted")
+	}
+	for _, bad := range [][]string{{"javascript"}, {"File"}, {"not a scheme"}, {"1abc"}, {}} {
+		if _, err := app.CheckOpenURLSchemes(bad); err == nil {
+			t.Errorf("the list %q was accepted", bad)
 		}
 	}
 }

@@ -82,6 +82,13 @@ var handleRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$`)
 // ValidHandle reports whether h is a well-formed, URL-safe handle.
 func ValidHandle(h string) bool { return handleRe.MatchString(h) }
 
+var slugRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
+
+// ValidSlug reports whether s is shaped like a team's slug. Every slug
+// agentdeck makes is; looking up anything else finds nothing, without
+// asking the database.
+func ValidSlug(s string) bool { return slugRe.MatchString(s) }
+
 // HandleBase turns a provider login or an e-mail address into the base of a
 // handle: lower case, ASCII letters and digits, single dashes.
 func HandleBase(s string) string {

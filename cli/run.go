@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/google/uuid"
@@ -39,8 +41,11 @@ type Options struct {
 	Stdin      io.Reader
 	Stdout     io.Writer
 	Stderr     io.Writer
-	// Signals are forwarded to the command; the run is then recorded as
-	// failed, with the signal as the reason.
+	// Signals (SIGINT, SIGTERM) are forwarded to the command while it runs,
+	// and the run is then recorded as failed with the signal as the reason;
+	// the command decides how to end. Once it has ended, a signal stops
+	// whatever is still being sent, and agentdeck exits at once. One before
+	// the command starts stops agentdeck from starting it.
 	Signals <-chan os.Signal
 
 	MinBackoff    time.Duration // first pause before a retry (200ms)
@@ -50,9 +55,10 @@ type Options struct {
 	// alive (1 minute), so that an agent it wraps is not taken for lost.
 	HeartbeatInterval time.Duration
 	// CreateTimeout bounds how long the run's creation is retried before the
-	// command starts (1 minute); DrainTimeout how long what is left is
-	// retried after it ended (5 minutes). While the command runs, sending
-	// is retried for as long as it takes.
+	// command starts (1 minute); DrainTimeout how long everything sent after
+	// the command ended may take, retries included: the output still
+	// queued, the exit code and the final status (5 minutes). While the
+	// command runs, sending is retried for as long as it takes.
 	CreateTimeout time.Duration
 	DrainTimeout  time.Duration
 }
@@ -154,16 +160,48 @@ func Run(ctx context.Context, args []string, o Options) error {
 		minBackoff: o.MinBackoff, maxBackoff: o.MaxBackoff,
 		unreachable: r.noteUnreachable,
 	}
-	// Reporting outlives a cancelled ctx: the end of a run is what matters.
+	// Reporting outlives a cancelled ctx: the end of a run is what matters,
+	// and the signals that end agentdeck come through o.Signals.
 	bg := context.WithoutCancel(ctx)
 	createCtx, cancel := context.WithTimeout(bg, o.CreateTimeout)
+	created := make(chan struct{})
+	interrupted := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-o.Signals:
+			cancel()
+			interrupted <- sig
+		case <-created:
+			interrupted <- nil
+		}
+	}()
 	err := r.api.do(createCtx, http.MethodPost, "/runs", "", newRun, nil)
+	close(created)
 	cancel()
+	if sig := <-interrupted; sig != nil {
+		fmt.Fprintf(o.Stderr, "agentdeck: %v before the command started; it was not run\n", sig)
+		if err != nil {
+			return &ExitError{Code: signalExitCode(sig)}
+		}
+		// The run exists: it ends failed, its command never started.
+		r.reason = fmt.Sprintf("interrupted by %v before the command started", sig)
+		sending, stopSending := context.WithCancel(bg)
+		defer stopSending()
+		return r.drain(sending, stopSending, func() error { return r.finish(sending, signalExitCode(sig), "", nil) })
+	}
 	if err != nil {
 		return fmt.Errorf("run: cannot create the run on %s: %w", o.URL, err)
 	}
 	fmt.Fprintf(o.Stderr, "agentdeck: reporting to %s/runs/%s\n", strings.TrimRight(o.URL, "/"), r.id)
 	return r.execute(bg, command)
+}
+
+// signalExitCode is the exit code of a process a signal ended: 128 + N.
+func signalExitCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
 }
 
 // reporter runs one command and reports it.
@@ -176,6 +214,10 @@ type reporter struct {
 	mu       sync.Mutex
 	reason   string // why the run failed besides its exit code
 	lastNote time.Time
+	// drainEnds is when sending stops, once the command has ended; zero
+	// while it runs. drainNoted says the user was told.
+	drainEnds  time.Time
+	drainNoted bool
 }
 
 // line is one line of the command's output.
@@ -185,10 +227,17 @@ type line struct {
 }
 
 // noteUnreachable tells the user, at most every few seconds, that the
-// server is not taking the output yet and that it is being retried.
+// server is not taking the output yet and that it is being retried; once
+// the command has ended, also for how much longer, and how to stop.
 func (r *reporter) noteUnreachable(err error, wait time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.drainEnds.IsZero() && !r.drainNoted {
+		r.drainNoted, r.lastNote = true, time.Now()
+		fmt.Fprintf(r.o.Stderr, "agentdeck: %v; the command has ended, so what is left is retried for %v more (interrupt to stop)\n",
+			err, time.Until(r.drainEnds).Round(time.Second))
+		return
+	}
 	if time.Since(r.lastNote) < 5*time.Second {
 		return
 	}
@@ -197,6 +246,11 @@ func (r *reporter) noteUnreachable(err error, wait time.Duration) {
 }
 
 func (r *reporter) execute(ctx context.Context, command []string) error {
+	// Sending is worth it for as long as the command runs, then for
+	// DrainTimeout, or until a signal says stop (drain).
+	sending, stopSending := context.WithCancel(ctx)
+	defer stopSending()
+
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin = r.o.Stdin
 	cmd.Env = r.childEnv()
@@ -204,79 +258,157 @@ func (r *reporter) execute(ctx context.Context, command []string) error {
 	// signal reaches everything it started (a shell's children too), and a
 	// Ctrl-C at the terminal reaches it once, through agentdeck.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdout, err := cmd.StdoutPipe()
+	// The command writes into pipes of our own, not exec's, so that Wait
+	// returns the moment it exits, whatever is still unread: its end is
+	// known even while the server is not taking its output.
+	stdout, outW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	stderr, err := cmd.StderrPipe()
+	stderr, errW, err := os.Pipe()
 	if err != nil {
+		stdout.Close()
+		outW.Close()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		r.reason = fmt.Sprintf("could not start %s: %v", command[0], err)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	startErr := cmd.Start()
+	outW.Close() // the command holds its own ends
+	errW.Close()
+	// When sending stops, reading stops too: a process the command left
+	// behind, holding its output open, does not hold agentdeck.
+	context.AfterFunc(sending, func() { stdout.Close(); stderr.Close() })
+	if startErr != nil {
+		r.reason = fmt.Sprintf("could not start %s: %v", command[0], startErr)
 		fmt.Fprintln(r.o.Stderr, "agentdeck:", r.reason)
-		return r.finish(ctx, 127, "", nil)
+		return r.drain(sending, stopSending, func() error { return r.finish(sending, 127, "", nil) })
 	}
-
-	stopSignals := make(chan struct{})
-	defer close(stopSignals)
-	go func() {
-		for {
-			select {
-			case sig := <-r.o.Signals:
-				r.mu.Lock()
-				r.reason = fmt.Sprintf("interrupted by %v", sig)
-				r.mu.Unlock()
-				if s, ok := sig.(syscall.Signal); ok {
-					syscall.Kill(-cmd.Process.Pid, s)
-				} else {
-					cmd.Process.Signal(sig)
-				}
-			case <-stopSignals:
-				return
-			}
-		}
-	}()
 
 	lines := make(chan line, lineBuffer)
 	var readers sync.WaitGroup
 	readers.Go(func() { readLines(stdout, "stdout", r.o.Stdout, lines) })
 	readers.Go(func() { readLines(stderr, "stderr", r.o.Stderr, lines) })
+	go func() { readers.Wait(); close(lines) }()
 	shipped := make(chan error, 1)
-	go func() { shipped <- r.ship(ctx, lines) }()
+	go func() { shipped <- r.ship(sending, lines) }()
 	stopHeartbeat := make(chan struct{})
 	go r.heartbeat(ctx, stopHeartbeat)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 
-	readers.Wait()
-	close(lines)
+	// While the command runs, every signal is the command's: it decides
+	// how to end (a second Ctrl-C included).
+	var waitErr error
+	for running := true; running; {
+		select {
+		case sig := <-r.o.Signals:
+			r.forward(cmd, sig)
+		case waitErr = <-exited:
+			running = false
+		}
+	}
 	close(stopHeartbeat)
-	waitErr := cmd.Wait()
-	shipErr := <-shipped
-
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("run: wait for the command: %w", waitErr)
+	}
 	code := cmd.ProcessState.ExitCode()
 	var signal string
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal())
 		signal = ws.Signal().String()
 	}
-	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) {
-		return fmt.Errorf("run: wait for the command: %w", waitErr)
-	}
-	return r.finish(ctx, code, signal, shipErr)
+	return r.drain(sending, stopSending, func() error {
+		return r.finish(sending, code, signal, <-shipped)
+	})
 }
 
-// readLines copies a stream to the terminal and sends its lines on.
+// forward passes a signal to the command's process group, and records it
+// as the reason the run failed.
+func (r *reporter) forward(cmd *exec.Cmd, sig os.Signal) {
+	r.mu.Lock()
+	r.reason = fmt.Sprintf("interrupted by %v", sig)
+	r.mu.Unlock()
+	if s, ok := sig.(syscall.Signal); ok {
+		syscall.Kill(-cmd.Process.Pid, s)
+	} else {
+		cmd.Process.Signal(sig)
+	}
+}
+
+// drain ends the report of a command that has ended: report sends what is
+// left through sending, which stop ends. Everything it sends has
+// DrainTimeout from now, retries included, as the README promises; a signal
+// ends it at once. It returns what report returns.
+func (r *reporter) drain(sending context.Context, stop context.CancelFunc, report func() error) error {
+	r.mu.Lock()
+	r.drainEnds = time.Now().Add(r.o.DrainTimeout)
+	r.mu.Unlock()
+	deadline := time.AfterFunc(r.o.DrainTimeout, stop)
+	defer deadline.Stop()
+	done := make(chan error, 1)
+	go func() { done <- report() }()
+	for {
+		select {
+		case sig := <-r.o.Signals:
+			if sending.Err() == nil {
+				fmt.Fprintf(r.o.Stderr, "agentdeck: %v: stopped sending what was left\n", sig)
+			}
+			stop()
+		case err := <-done:
+			return err
+		}
+	}
+}
+
+// readLines copies a stream to the terminal and sends its lines on, each
+// as the server stores it (app.CleanText), in pieces of at most
+// app.MaxEventText bytes. A piece of a long line ends on a whole
+// character; the rest of the character starts the next piece.
 func readLines(src io.Reader, stream string, echo io.Writer, out chan<- line) {
 	br := bufio.NewReaderSize(src, maxLineBytes)
+	var carry []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(chunk) > 0 {
 			echo.Write(chunk)
-			text := strings.TrimRight(string(chunk), "\r\n")
-			out <- line{stream: stream, text: text}
+			piece := append(carry, chunk...)
+			carry = nil
+			if errors.Is(err, bufio.ErrBufferFull) {
+				cut := len(piece) - incompleteRune(piece)
+				piece, carry = piece[:cut], slices.Clone(piece[cut:])
+			}
+			sendText(app.CleanText(strings.TrimRight(string(piece), "\r\n")), stream, out)
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if len(carry) > 0 {
+				sendText(app.CleanText(string(carry)), stream, out)
+			}
+			return
+		}
+	}
+}
+
+// incompleteRune is how many bytes at the end of b begin a character that
+// b does not finish.
+func incompleteRune(b []byte) int {
+	for i := 1; i <= min(utf8.UTFMax-1, len(b)); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if utf8.FullRune(b[len(b)-i:]) {
+				return 0
+			}
+			return i
+		}
+	}
+	return 0
+}
+
+// sendText sends one line, in pieces the server takes whole.
+func sendText(text, stream string, out chan<- line) {
+	for {
+		piece := app.ClipText(text, app.MaxEventText)
+		out <- line{stream: stream, text: piece}
+		if text = text[len(piece):]; text == "" {
 			return
 		}
 	}
@@ -335,12 +467,10 @@ func (r *reporter) ship(ctx context.Context, lines <-chan line) error {
 }
 
 // finish records how the command ended: an output event with the exit code
-// and the reason, then the final status and finish time. shipErr is why
-// output stopped being reported, if it did. It returns the command's exit
-// code as an *ExitError, or nil for success.
+// and the reason, then the final status and finish time, for as long as ctx
+// lets it (drain). shipErr is why output stopped being reported, if it did.
+// It returns the command's exit code as an *ExitError, or nil for success.
 func (r *reporter) finish(ctx context.Context, code int, signal string, shipErr error) error {
-	ctx, cancel := context.WithTimeout(ctx, r.o.DrainTimeout)
-	defer cancel()
 	r.mu.Lock()
 	reason := r.reason
 	r.mu.Unlock()

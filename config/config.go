@@ -66,8 +66,23 @@ type Config struct {
 	GitHub, Google, GitLab, OIDC Provider
 
 	// APIRateLimit is how many API requests per second one access token
-	// may make (AGENTDECK_API_RATE_LIMIT); bursts of twice that pass.
+	// may make (AGENTDECK_API_RATE_LIMIT); bursts of twice that pass. All
+	// of one user's tokens together may make twice as many.
 	APIRateLimit float64
+	// MaxTokensPerUser (AGENTDECK_MAX_TOKENS_PER_USER) bounds the access
+	// tokens, neither revoked nor expired, one user may hold; 0 keeps the
+	// default (app.DefaultMaxTokensPerUser, 50).
+	MaxTokensPerUser int
+	// OpenURLSchemes (AGENTDECK_OPEN_URL_SCHEMES, comma-separated) replace
+	// the schemes an item's open_url may use; empty keeps the default
+	// (app.DefaultOpenURLSchemes).
+	OpenURLSchemes []string
+	// ConnsPerAddress (AGENTDECK_MAX_CONNS_PER_ADDRESS) bounds the
+	// connections one client address may hold open at once, and
+	// BodyTimeout (AGENTDECK_BODY_TIMEOUT) how long a request may take to
+	// send its body; 0 keeps the defaults (256 and 30s).
+	ConnsPerAddress int
+	BodyTimeout     time.Duration
 
 	// The CLI's server and token (agentdeck run, hook, connect).
 	URL   string
@@ -83,6 +98,11 @@ type Config struct {
 	// went silent (§10).
 	StaleAfter   time.Duration
 	AbandonAfter time.Duration
+
+	// Live streams one browser session (AGENTDECK_STREAMS_PER_SESSION), one
+	// user (AGENTDECK_STREAMS_PER_USER) and the process
+	// (AGENTDECK_MAX_STREAMS) may hold open; 0 keeps the default.
+	StreamsPerSession, StreamsPerUser, MaxStreams int
 }
 
 // Load reads the environment through getenv, then the command and its flags
@@ -115,13 +135,31 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"AGENTDECK_STALE_AFTER", &c.StaleAfter}, {"AGENTDECK_ABANDON_AFTER", &c.AbandonAfter}} {
+	}{{"AGENTDECK_STALE_AFTER", &c.StaleAfter}, {"AGENTDECK_ABANDON_AFTER", &c.AbandonAfter}, {"AGENTDECK_BODY_TIMEOUT", &c.BodyTimeout}} {
 		if v := getenv(d.name); v != "" {
 			n, err := time.ParseDuration(v)
 			if err != nil || n <= 0 {
 				return c, fmt.Errorf("%s %q must be a positive duration such as 30m or 24h", d.name, v)
 			}
 			*d.dst = n
+		}
+	}
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{{"AGENTDECK_STREAMS_PER_SESSION", &c.StreamsPerSession}, {"AGENTDECK_STREAMS_PER_USER", &c.StreamsPerUser}, {"AGENTDECK_MAX_STREAMS", &c.MaxStreams},
+		{"AGENTDECK_MAX_TOKENS_PER_USER", &c.MaxTokensPerUser}, {"AGENTDECK_MAX_CONNS_PER_ADDRESS", &c.ConnsPerAddress}} {
+		if v := getenv(n.name); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < 1 {
+				return c, fmt.Errorf("%s %q must be a positive whole number", n.name, v)
+			}
+			*n.dst = i
+		}
+	}
+	for _, sc := range strings.Split(getenv("AGENTDECK_OPEN_URL_SCHEMES"), ",") {
+		if sc = strings.ToLower(strings.TrimSpace(sc)); sc != "" {
+			c.OpenURLSchemes = append(c.OpenURLSchemes, sc)
 		}
 	}
 	c.APIRateLimit = DefaultAPIRateLimit

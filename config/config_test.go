@@ -143,3 +143,26 @@ func TestAgentSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestTheLimitsOfClientsAreRead(t *testing.T) {
+	c, err := config.Load(nil, env(map[string]string{
+		"AGENTDECK_MAX_TOKENS_PER_USER": "7", "AGENTDECK_MAX_CONNS_PER_ADDRESS": "64", "AGENTDECK_BODY_TIMEOUT": "5s",
+		"AGENTDECK_OPEN_URL_SCHEMES": " HTTPS, vscode ,,house-ide",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxTokensPerUser != 7 || c.ConnsPerAddress != 64 || c.BodyTimeout.String() != "5s" ||
+		strings.Join(c.OpenURLSchemes, "|") != "https|vscode|house-ide" {
+		t.Errorf("got tokens %d, conns %d, body timeout %s, schemes %q", c.MaxTokensPerUser, c.ConnsPerAddress, c.BodyTimeout, c.OpenURLSchemes)
+	}
+	c, err = config.Load(nil, env(nil))
+	if err != nil || c.MaxTokensPerUser != 0 || c.ConnsPerAddress != 0 || c.BodyTimeout != 0 || c.OpenURLSchemes != nil {
+		t.Errorf("unset, they keep the defaults (zero): %+v, %v", c, err)
+	}
+	for name, bad := range map[string]string{"AGENTDECK_MAX_TOKENS_PER_USER": "0", "AGENTDECK_MAX_CONNS_PER_ADDRESS": "lots", "AGENTDECK_BODY_TIMEOUT": "-1s"} {
+		if _, err := config.Load(nil, env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming it", name, bad, err)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +15,6 @@ import (
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
 )
 
 // maxAPIBody bounds every API request body.
@@ -49,34 +47,32 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// tokenLimiter holds one token bucket per access token.
+// tokenLimiter is the API's rate limit: perSecond requests for each access
+// token (bursts of twice that), and twice that for all of one user's
+// tokens together, so that minting tokens does not multiply what one person
+// may send, while one runaway script still leaves its user's other tokens
+// half the allowance.
 type tokenLimiter struct {
-	mu      sync.Mutex
-	perSec  rate.Limit
-	burst   int
-	buckets map[int64]*rate.Limiter
+	perToken, perUser *rateLimiter
 }
 
+// perUserTokens is how many tokens' worth of requests one user may send.
+const perUserTokens = 2
+
 func newTokenLimiter(perSecond float64) *tokenLimiter {
-	return &tokenLimiter{perSec: rate.Limit(perSecond), burst: max(1, int(2*perSecond)), buckets: map[int64]*rate.Limiter{}}
+	every := time.Duration(float64(time.Second) / perSecond)
+	burst := max(1, int(2*perSecond))
+	return &tokenLimiter{
+		perToken: newRateLimiter(burst, every),
+		perUser:  newRateLimiter(perUserTokens*burst, every/perUserTokens),
+	}
 }
 
 // wait reports how long the token must wait before its next request; zero
-// means it may go now (and the request is counted).
-func (l *tokenLimiter) wait(tokenID int64, now time.Time) time.Duration {
-	l.mu.Lock()
-	b, ok := l.buckets[tokenID]
-	if !ok {
-		b = rate.NewLimiter(l.perSec, l.burst)
-		l.buckets[tokenID] = b
-	}
-	l.mu.Unlock()
-	r := b.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d
-	}
-	return 0
+// means it may go now (and the request is counted against the token and
+// its user).
+func (l *tokenLimiter) wait(tok *app.AccessToken, now time.Time) time.Duration {
+	return waitAll(now, l.perToken.reserve(strconv.FormatInt(tok.ID, 10), now), l.perUser.reserve(strconv.FormatInt(tok.UserID, 10), now))
 }
 
 // apiRateLimit refuses a token's requests beyond its rate with 429 and a
@@ -84,10 +80,10 @@ func (l *tokenLimiter) wait(tokenID int64, now time.Time) time.Duration {
 func (s *Server) apiRateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok := c.Get(ctxToken).(*app.AccessToken)
-		if d := s.limiter.wait(tok.ID, time.Now()); d > 0 {
+		if d := s.limiter.wait(tok, time.Now()); d > 0 {
 			secs := int(math.Ceil(d.Seconds()))
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-			return app.Errorf(app.ERateLimited, "", "too many requests with this token; retry in %d s", secs)
+			return app.Errorf(app.ERateLimited, "", "too many requests with this token, or with all of its user's tokens; retry in %d s", secs)
 		}
 		return next(c)
 	}

@@ -133,6 +133,15 @@ type runPatch struct {
 	FinishedAt *time.Time `json:"finished_at"`
 }
 
+// change is the patch as the store applies it.
+func (p runPatch) change() app.RunChange {
+	ch := app.RunChange{Status: p.Status, Title: p.Title, FinishedAt: p.FinishedAt}
+	if p.Credits != nil {
+		ch.Inference, ch.Compute = p.Credits.Inference, p.Credits.Compute
+	}
+	return ch
+}
+
 // handleAPIRunUpdate changes an item's status, title, credits or finish
 // time under the rules of §2.
 func (s *Server) handleAPIRunUpdate(c echo.Context) error {
@@ -144,11 +153,7 @@ func (s *Server) handleAPIRunUpdate(c echo.Context) error {
 	if err := decodeStrict(body, &p); err != nil {
 		return err
 	}
-	ch := app.RunChange{Status: p.Status, Title: p.Title, FinishedAt: p.FinishedAt}
-	if p.Credits != nil {
-		ch.Inference, ch.Compute = p.Credits.Inference, p.Credits.Compute
-	}
-	it, err := s.store.UpdateRun(c.Request().Context(), viewerOf(c), c.Param("id"), ch)
+	it, err := s.store.UpdateRun(c.Request().Context(), viewerOf(c), c.Param("id"), p.change())
 	if err != nil {
 		return err
 	}
@@ -186,21 +191,14 @@ func (s *Server) handleAPIRunList(c echo.Context) error {
 		return err
 	}
 	q.Del("limit")
-	f, problems := app.ParseFilter(q)
-	if len(problems) > 0 {
-		return problems[0]
-	}
-	query, _, problems, err := s.store.ResolveFilter(ctx, viewerOf(c), f)
+	view, err := s.store.ViewOf(ctx, viewerOf(c), q, app.ViewOptions{Rows: limit})
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
-		return problems[0]
+	if len(view.Problems) > 0 {
+		return view.Problems[0]
 	}
-	page, err := s.store.Items(ctx, query, limit)
-	if err != nil {
-		return err
-	}
+	page := view.Page
 	now := s.store.Now()
 	out := runListJSON{Runs: make([]itemJSON, len(page.Items))}
 	for i, it := range page.Items {
@@ -238,9 +236,10 @@ type eventBatchJSON struct {
 	Events *[]eventJSON `json:"events"`
 }
 
-// decodeEventBatch reads and checks a batch of events; every problem is an
-// *app.Error naming the field. numbered says the batch carries no seq, for
-// the server to number: either every event has a seq or none does.
+// decodeEventBatch reads and checks a batch of events, made storable by the
+// text rule (app.Event.Prepare); every problem is an *app.Error naming the
+// field. numbered says the batch carries no seq, for the server to number:
+// either every event has a seq or none does.
 func decodeEventBatch(body []byte) (events []*app.Event, numbered bool, err error) {
 	var batch eventBatchJSON
 	if err := decodeStrict(body, &batch); err != nil {
@@ -261,15 +260,15 @@ func decodeEventBatch(body []byte) (events []*app.Event, numbered bool, err erro
 		}
 		ev := &app.Event{Type: e.Type, Role: e.Role, Text: e.Text}
 		if e.Seq != nil {
-			if *e.Seq < 1 {
-				return nil, false, app.Errorf(app.EInvalid, fmt.Sprintf("events[%d].seq", i), "seq must be a positive integer")
+			if err := app.CheckSeq(i, *e.Seq); err != nil {
+				return nil, false, err
 			}
 			ev.Seq = *e.Seq
 		}
 		if len(e.Data) > 0 && string(e.Data) != "null" {
 			ev.Data = string(e.Data)
 		}
-		if err := ev.Validate(i); err != nil {
+		if err := ev.Prepare(i); err != nil {
 			return nil, false, err
 		}
 		events[i] = ev

@@ -34,7 +34,7 @@ func (s *Server) renderSignIn(c echo.Context, status int, next, problem string) 
 		// The demo forms post, so they need the session's token.
 		page.CSRF = s.csrfToken(c)
 	}
-	return s.render(c, status, "signin", page)
+	return s.render(c, status, views.PageSignIn, page)
 }
 
 // handleDemoSignIn signs in as the chosen demo user. It exists in demo mode

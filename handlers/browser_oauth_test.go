@@ -54,6 +54,14 @@ func TestBrowserSignInReturnsToTheSharedView(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#team-name"), "Browser Team"),
 			chromedp.Submit(chromedp.CSS("#team-name")),
 			chromedp.WaitVisible(chromedp.CSS(`form[hx-post$="/invites"] button`)),
+		)
+		// The team's slug ends in a random suffix: the page it landed on is
+		// the team's.
+		team := value(t, b, chromedp.Location())
+		if !strings.HasPrefix(team, a.URL+"/teams/browser-team-") {
+			t.Errorf("the new team is at %s, want %s/teams/browser-team-…", team, a.URL)
+		}
+		b.do(t,
 			chromedp.Click(chromedp.CSS(`form[hx-post$="/invites"] button`)),
 			chromedp.WaitVisible(chromedp.CSS("#invite-url")),
 		)
@@ -61,7 +69,7 @@ func TestBrowserSignInReturnsToTheSharedView(t *testing.T) {
 		if !strings.HasPrefix(link, a.URL+"/invites/") {
 			t.Errorf("the invite link shown is %q, want one under %s/invites/", link, a.URL)
 		}
-		if at := value(t, b, chromedp.Location()); at != a.URL+"/teams/browser-team" {
+		if at := value(t, b, chromedp.Location()); at != team {
 			t.Errorf("making the invite link moved the browser to %s; htmx should have swapped it in place", at)
 		}
 

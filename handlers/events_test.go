@@ -34,6 +34,14 @@ type sseStream struct {
 	resp   *http.Response
 	events chan sseEvent
 	done   chan struct{} // closed when the stream ended
+	retry  string        // the last reconnection delay the server gave, in ms
+}
+
+// lastRetry is the last reconnection delay the server gave; read it once
+// the stream ended.
+func (s *sseStream) lastRetry() string {
+	<-s.done
+	return s.retry
 }
 
 // openStream opens GET path as an event stream with c's cookies, and returns
@@ -91,6 +99,8 @@ func (s *sseStream) read() {
 			data = append(data, strings.TrimPrefix(line, "data: "))
 		case strings.HasPrefix(line, "id: "):
 			ev.ID = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "retry: "):
+			s.retry = strings.TrimPrefix(line, "retry: ")
 		}
 	}
 }
@@ -404,7 +414,9 @@ type servedApp struct {
 func startServer(t *testing.T, store *app.Store, addr string) *servedApp {
 	t.Helper()
 	cfg := config.Config{Command: config.CommandServe, Addr: addr, DataDir: t.TempDir(), Demo: true,
-		SessionKeys: []string{strings.Repeat("test-session-key-", 3)}}
+		SessionKeys: []string{strings.Repeat("test-session-key-", 3)},
+		// The shutdown tests hold many streams of one browser session.
+		StreamsPerSession: 1000, StreamsPerUser: 1000}
 	srv, err := handlers.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

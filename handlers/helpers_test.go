@@ -76,12 +76,18 @@ func newTestApp(t testing.TB, store *app.Store, configure func(*config.Config)) 
 // seededApp is a test app on the demo data set, pinned to a fixed "now".
 func seededApp(t testing.TB, store *app.Store) *testApp {
 	t.Helper()
+	return seededAppWith(t, store, nil)
+}
+
+// seededAppWith is seededApp with its configuration changed first.
+func seededAppWith(t testing.TB, store *app.Store, configure func(*config.Config)) *testApp {
+	t.Helper()
 	now := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
 	store.SetClock(func() time.Time { return now })
 	if err := store.Seed(context.Background(), app.DemoSeed(now)); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	return newTestApp(t, store, nil)
+	return newTestApp(t, store, configure)
 }
 
 // anonymous is a browser-like client with a cookie jar that does not follow

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,9 +73,16 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// logRequests gives every request an id, then logs the request once it is
+// answered. The id is in the X-Request-Id header of the answer, in the log
+// line and in an error's page or JSON, so that a person who saw a failure
+// can quote it and an operator can find it.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		id := newRequestID()
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set("X-Request-Id", id)
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -85,9 +93,26 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			level = slog.LevelError
 		}
 		s.log.Log(req.Context(), level, "request", "method", req.Method, "path", req.URL.Path,
-			"status", c.Response().Status, "duration", time.Since(start), "ip", c.RealIP())
+			"status", c.Response().Status, "duration", time.Since(start), "ip", c.RealIP(), "request_id", id)
 		return nil
 	}
+}
+
+// ctxRequestID is the context key of the request's id.
+const ctxRequestID = "request_id"
+
+// newRequestID draws a request id: 64 random bits, short enough to read
+// out, and never repeated in any log anyone keeps.
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestID is the id logRequests gave the request.
+func requestID(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
 }
 
 // loadSession reads the session cookie. A forged, expired or ended session
@@ -159,18 +184,37 @@ func randomToken() string {
 // errCSRF refuses a state-changing request without the session's token.
 var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from agentdeck. Reload the page and try again.")
 
-// checkCSRF requires the session's token on every state-changing request,
-// from the X-CSRF-Token header (htmx) or the csrf form field.
+// checkCSRF guards every state-changing request of the pages with
+// sessions twice over:
+//   - the browser must not say it comes from another site: a
+//     Sec-Fetch-Site other than same-origin or none, or else an Origin
+//     other than this host or the public URL's, is refused (Go's
+//     http.CrossOriginProtection, as OWASP recommends);
+//   - it must carry the session's token, in the X-CSRF-Token header (htmx)
+//     or the csrf field of the form body. The query string does not count:
+//     a URL with a token in it leaks through logs, history and Referer.
+//
+// Safe methods (GET, HEAD, OPTIONS) change nothing and pass, so the OAuth
+// callback does; the API and the OTLP receiver take access tokens only and
+// do not come through here.
 func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	crossOrigin := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.cfg.PublicURL()); err == nil && u.Scheme != "" && u.Host != "" {
+		// Behind a proxy that rewrites Host, the public URL is still us.
+		crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
 	return func(c echo.Context) error {
 		switch c.Request().Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
+		if crossOrigin.Check(c.Request()) != nil {
+			return errCSRF
+		}
 		want := sessionCSRF(c)
 		got := c.Request().Header.Get("X-CSRF-Token")
 		if got == "" {
-			got = c.FormValue("csrf")
+			got = c.Request().PostFormValue("csrf")
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF

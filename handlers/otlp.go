@@ -215,7 +215,7 @@ func (s *Server) otlpErrors(next echo.HandlerFunc) echo.HandlerFunc {
 		case errors.As(err, &he):
 			status = he.Code
 			message = fmt.Sprint(he.Message)
-		case code != app.EInternal:
+		case code != app.EInternal && statusOf[code] != 0:
 			status = statusOf[code]
 			field, msg := app.ErrorDetail(err)
 			message = msg
@@ -224,7 +224,7 @@ func (s *Server) otlpErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if status >= 500 {
-			s.log.Error("OTLP export failed", "path", c.Request().URL.Path, "err", err)
+			s.log.Error("OTLP export failed", "path", c.Request().URL.Path, "request_id", requestID(c), "err", err)
 			c.Response().Header().Set("Retry-After", strconv.Itoa(otlpRetryAfter))
 		}
 		return writeOTLPStatus(c, status, message)

@@ -18,51 +18,71 @@ const (
 	signInEvery = 3 * time.Second
 )
 
-// rateLimiter gives each client address a token bucket. Buckets of addresses
-// not seen for a while are dropped, so the map stays small.
+// rateLimiter is the one rate limit of the server, whatever it counts by: a
+// token bucket per key — a client address for sign-ins, an access token and
+// its user for the API. Buckets not used for a while are dropped, so the
+// map stays small.
 type rateLimiter struct {
 	burst int
 	every time.Duration
 
 	mu        sync.Mutex
-	clients   map[string]*clientBucket
+	buckets   map[string]*bucket
 	lastSweep time.Time
 }
 
-type clientBucket struct {
+type bucket struct {
 	limiter *rate.Limiter
 	seen    time.Time
 }
 
+// newRateLimiter allows each key a burst of requests, then one every every.
 func newRateLimiter(burst int, every time.Duration) *rateLimiter {
-	return &rateLimiter{burst: burst, every: every, clients: map[string]*clientBucket{}}
+	return &rateLimiter{burst: max(1, burst), every: every, buckets: map[string]*bucket{}}
 }
 
-// wait reports how long the client must wait before its next request is
+// wait reports how long the key must wait before its next request is
 // allowed; zero means now, and counts the request.
-func (l *rateLimiter) wait(client string, now time.Time) time.Duration {
+func (l *rateLimiter) wait(key string, now time.Time) time.Duration {
+	return waitAll(now, l.reserve(key, now))
+}
+
+// reserve takes a request from key's bucket, to be given back by waitAll
+// when the request may not go.
+func (l *rateLimiter) reserve(key string, now time.Time) *rate.Reservation {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastSweep) > time.Minute {
 		// A bucket that has been idle this long is full again; dropping it changes nothing.
 		idle := l.every * time.Duration(l.burst)
-		for k, b := range l.clients {
+		for k, b := range l.buckets {
 			if now.Sub(b.seen) > idle {
-				delete(l.clients, k)
+				delete(l.buckets, k)
 			}
 		}
 		l.lastSweep = now
 	}
-	b, ok := l.clients[client]
+	b, ok := l.buckets[key]
 	if !ok {
-		b = &clientBucket{limiter: rate.NewLimiter(rate.Every(l.every), l.burst)}
-		l.clients[client] = b
+		b = &bucket{limiter: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		l.buckets[key] = b
 	}
 	b.seen = now
-	r := b.limiter.ReserveN(now, 1)
-	delay := r.DelayFrom(now)
+	return b.limiter.ReserveN(now, 1)
+}
+
+// waitAll is how long a request counted against several buckets must wait:
+// the longest wait of any. When it must wait, every bucket gets its request
+// back, so that a refused request costs no allowance.
+func waitAll(now time.Time, rs ...*rate.Reservation) time.Duration {
+	var delay time.Duration
+	for _, r := range rs {
+		delay = max(delay, r.DelayFrom(now))
+	}
 	if delay > 0 {
-		r.CancelAt(now)
+		for _, r := range rs {
+			r.CancelAt(now)
+		}
 	}
 	return delay
 }

@@ -20,9 +20,9 @@ func isFragmentRequest(r *http.Request) bool {
 
 // render writes a page or a fragment ("page#block") as HTML. The page is
 // rendered into a buffer first, so a template error becomes a clean 500.
-func (s *Server) render(c echo.Context, status int, name string, data any) error {
+func (s *Server) render(c echo.Context, status int, t views.Template, data any) error {
 	var buf bytes.Buffer
-	if err := s.views.Render(&buf, name, data); err != nil {
+	if err := s.views.Render(&buf, t, data); err != nil {
 		return err
 	}
 	h := c.Response().Header()

@@ -63,7 +63,7 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 	page.LogsFrom = logs.Before
 	c.Response().Header().Add("Vary", "HX-Request")
 	if isFragmentRequest(c.Request()) && logs.Before > 0 {
-		return s.render(c, http.StatusOK, "run#log-lines", page)
+		return s.render(c, http.StatusOK, views.RunLogLines, page)
 	}
 
 	msgs, err := s.store.Events(ctx, it.ID, app.EventQuery{Types: []app.EventType{app.EventMessage}, Limit: app.MaxEventBatch})
@@ -77,7 +77,7 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 	}
 	page.Outputs = outs.Events
 	if !it.Status.Final() && logs.Before == 0 {
-		page.TailURL = tailURL(page.Base, lastSeq(page.Messages, page.Logs, page.Outputs), headDigest(it))
+		page.TailURL = views.TailURL(page.Base, lastSeq(page.Messages, page.Logs, page.Outputs), views.HeadDigest(it))
 	}
 	page.Layout = s.layout(c, it.Title, "runs")
 	page.IsOwner = it.CreatorID == v.User.ID && !page.ViaShare
@@ -90,7 +90,7 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 			return err
 		}
 	}
-	return s.render(c, http.StatusOK, "run", page)
+	return s.render(c, http.StatusOK, views.PageRun, page)
 }
 
 // viewerZone is the zone the browser told (its tz cookie), else UTC.

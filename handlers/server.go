@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/config"
+	"github.com/agentdeck/agentdeck/handlers/live"
 	"github.com/agentdeck/agentdeck/views"
 	"github.com/labstack/echo/v4"
 )
@@ -29,7 +30,11 @@ type Server struct {
 	log       *slog.Logger
 	echo      *echo.Echo
 	limiter   *tokenLimiter
-	streams   *streams
+	// The live updates: the engine that holds every stream, and its two
+	// kinds of stream.
+	live      *live.Engine
+	liveViews *live.Views
+	liveTails *live.Tails
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -57,7 +62,9 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	if cfg.APIRateLimit <= 0 {
 		s.limiter = newTokenLimiter(config.DefaultAPIRateLimit)
 	}
-	s.streams = newStreams(s)
+	s.live = live.New(store.Hub(), store.Now, logger, streamLimits(cfg))
+	s.liveViews = live.NewViews(store, r, logger)
+	s.liveTails = live.NewTails(store, r, logger)
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.IPExtractor = clientAddress(cfg.TrustedProxies)
@@ -90,8 +97,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // accepting, lets requests in flight finish for up to ten seconds, and
 // returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln, handler := s.limitClients(ln, s.echo)
 	srv := &http.Server{
-		Handler:           s.echo,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -167,6 +175,22 @@ func (s *Server) liveness() app.Liveness {
 	}
 	if s.cfg.AbandonAfter > 0 {
 		l.AbandonAfter = s.cfg.AbandonAfter
+	}
+	return l
+}
+
+// streamLimits are the live streams' limits: the configured ones, else the
+// engine's defaults.
+func streamLimits(cfg config.Config) live.Limits {
+	l := live.DefaultLimits()
+	if cfg.StreamsPerSession > 0 {
+		l.PerSession = cfg.StreamsPerSession
+	}
+	if cfg.StreamsPerUser > 0 {
+		l.PerUser = cfg.StreamsPerUser
+	}
+	if cfg.MaxStreams > 0 {
+		l.Total = cfg.MaxStreams
 	}
 	return l
 }

@@ -29,17 +29,9 @@ type sessionStore struct {
 // of keys, newest first, so that a key can be rotated without signing
 // everyone out.
 func newSessionStore(store *app.Store, keys [][]byte, secure bool) *sessionStore {
-	codecs := make([]securecookie.Codec, len(keys))
-	for i, k := range keys {
-		hashKey := sha256.Sum256(append([]byte("agentdeck session hash:"), k...))
-		sc := securecookie.New(hashKey[:], nil)
-		sc.MaxAge(int(app.SessionMaxLifetime.Seconds()))
-		sc.SetSerializer(securecookie.NopEncoder{})
-		codecs[i] = sc
-	}
 	return &sessionStore{
 		store:  store,
-		codecs: codecs,
+		codecs: sessionCodecs(keys),
 		options: sessions.Options{
 			Path:     "/",
 			MaxAge:   int(app.SessionMaxLifetime.Seconds()),
@@ -48,6 +40,19 @@ func newSessionStore(store *app.Store, keys [][]byte, secure bool) *sessionStore
 			SameSite: http.SameSiteLaxMode,
 		},
 	}
+}
+
+// sessionCodecs sign session cookies: one codec per key, newest first.
+func sessionCodecs(keys [][]byte) []securecookie.Codec {
+	codecs := make([]securecookie.Codec, len(keys))
+	for i, k := range keys {
+		hashKey := sha256.Sum256(append([]byte("agentdeck session hash:"), k...))
+		sc := securecookie.New(hashKey[:], nil)
+		sc.MaxAge(int(app.SessionMaxLifetime.Seconds()))
+		sc.SetSerializer(securecookie.NopEncoder{})
+		codecs[i] = sc
+	}
+	return codecs
 }
 
 // Get returns the request's session of that name, loading it once per
@@ -89,9 +94,15 @@ func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	if row.UserID != 0 {
 		values[sessUserID] = row.UserID
 	}
+	values[sessionEndsKey{}] = row.Ends()
 	sess.Values, sess.ID, sess.IsNew = values, string(id), false
 	return sess, nil
 }
+
+// sessionEndsKey keeps, among a loaded session's values, when the session
+// ends unless used again (app.Session.Ends): live streams end with it. It is
+// read from the session's row, never saved.
+type sessionEndsKey struct{}
 
 // Save writes the session. A new one gets a row and a cookie; an existing one
 // gets its row updated and keeps its cookie; one whose MaxAge is negative
@@ -108,7 +119,7 @@ func (st *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessi
 	userID, _ := sess.Values[sessUserID].(int64)
 	rest := make(map[any]any, len(sess.Values))
 	for k, v := range sess.Values {
-		if k != sessUserID {
+		if _, loaded := k.(sessionEndsKey); k != sessUserID && !loaded {
 			rest[k] = v
 		}
 	}

@@ -20,7 +20,7 @@ func (s *Server) renderTeams(c echo.Context, status int, name, problem string) e
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, "teams", views.TeamsPage{
+	return s.render(c, status, views.PageTeams, views.TeamsPage{
 		Layout: s.layout(c, "Teams", "teams"), Memberships: ms, Name: name, Error: problem,
 	})
 }
@@ -80,12 +80,12 @@ func (s *Server) renderTeam(c echo.Context, status int, m *app.Membership, newIn
 	}
 	c.Response().Header().Add("Vary", "HX-Request")
 	if isFragmentRequest(c.Request()) && status < http.StatusBadRequest {
-		return s.render(c, status, "team#invites", page)
+		return s.render(c, status, views.TeamInvites, page)
 	}
 	if page.Members, err = s.store.Members(ctx, v, m.TeamID); err != nil {
 		return err
 	}
-	return s.render(c, status, "team", page)
+	return s.render(c, status, views.PageTeam, page)
 }
 
 // teamProblem shows the team page again with a mistake the person can act
@@ -202,7 +202,7 @@ func (s *Server) handleInviteShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "invite", views.InvitePage{
+	return s.render(c, http.StatusOK, views.PageInvite, views.InvitePage{
 		Layout: s.layout(c, "Join "+inv.Team.Name, "teams"), Token: token, Team: inv.Team,
 		Expires: inv.ExpiresAt, Member: viewerOf(c).InTeam(inv.TeamID),
 	})

@@ -45,21 +45,23 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		resp, body = a.post(t, ana, "/teams", "/teams", url.Values{"name": {"  "}}, nil)
 		expect(t, "a team without a name", resp, body, http.StatusBadRequest, "A team needs a name.")
 		resp, _ = a.post(t, ana, "/teams", "/teams", url.Values{"name": {"Platform Tools"}}, nil)
-		if got := location(t, resp, http.StatusSeeOther).Path; got != "/teams/platform-tools" {
-			t.Fatalf("new team at %q, want /teams/platform-tools", got)
+		team := location(t, resp, http.StatusSeeOther).Path
+		if !regexp.MustCompile(`^/teams/platform-tools-[a-z0-9]{6}$`).MatchString(team) {
+			t.Fatalf("new team at %q, want /teams/platform-tools-XXXXXX", team)
 		}
-		resp, body = a.get(t, ana, "/teams/platform-tools", nil)
+		slug := strings.TrimPrefix(team, "/teams/")
+		resp, body = a.get(t, ana, team, nil)
 		expect(t, "the new team", resp, body, http.StatusOK, "<h1>Platform Tools</h1>")
 		expect(t, "the creator is admin", resp, body, http.StatusOK, `<span class="muted">(you)</span></td>
       <td><span class="badge">admin</span>`)
 
-		resp, _ = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/name", url.Values{"name": {"Platform"}}, nil)
+		resp, _ = a.post(t, ana, team, team+"/name", url.Values{"name": {"Platform"}}, nil)
 		location(t, resp, http.StatusSeeOther)
-		resp, body = a.get(t, ana, "/teams/platform-tools", nil)
+		resp, body = a.get(t, ana, team, nil)
 		expect(t, "renamed", resp, body, http.StatusOK, "<h1>Platform</h1>")
 
 		// An invite link, made with htmx, comes back as the invites fragment.
-		resp, body = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/invites", nil, htmx(""))
+		resp, body = a.post(t, ana, team, team+"/invites", nil, htmx(""))
 		expect(t, "invite by htmx", resp, body, http.StatusCreated, `<div id="invites"`)
 		if strings.Contains(body, "<html") {
 			t.Errorf("htmx got a whole page for a new invite link, want the fragment")
@@ -85,7 +87,7 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		resp, body = a.get(t, ben, link.Path, nil)
 		expect(t, "the invite page", resp, body, http.StatusOK, "You were invited to the team <strong>Platform</strong>")
 		resp, _ = a.post(t, ben, link.Path, link.Path, nil, nil)
-		if got := location(t, resp, http.StatusSeeOther).Path; got != "/teams/platform-tools" {
+		if got := location(t, resp, http.StatusSeeOther).Path; got != team {
 			t.Errorf("after joining ben lands on %q, want the team", got)
 		}
 		resp, body = a.get(t, ben, link.Path, nil)
@@ -98,40 +100,40 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 			status int
 		}{{"ben, a member", ben, http.StatusForbidden}, {"cy, not a member", cy, http.StatusNotFound}} {
 			page := "/teams"
-			resp, body := a.post(t, c.client, page, "/teams/platform-tools/name", url.Values{"name": {"Mine"}}, nil)
+			resp, body := a.post(t, c.client, page, team+"/name", url.Values{"name": {"Mine"}}, nil)
 			expect(t, c.who+" renaming", resp, body, c.status, "")
-			resp, body = a.post(t, c.client, page, "/teams/platform-tools/invites", nil, nil)
+			resp, body = a.post(t, c.client, page, team+"/invites", nil, nil)
 			expect(t, c.who+" making an invite link", resp, body, c.status, "")
-			resp, body = a.post(t, c.client, page, "/teams/platform-tools/members/ana/remove", nil, nil)
+			resp, body = a.post(t, c.client, page, team+"/members/ana/remove", nil, nil)
 			expect(t, c.who+" removing the admin", resp, body, c.status, "")
 		}
-		resp, body = a.get(t, cy, "/teams/platform-tools", nil)
+		resp, body = a.get(t, cy, team, nil)
 		expect(t, "cy looking at a team she is not in", resp, body, http.StatusNotFound, "")
-		resp, body = a.get(t, ana, "/teams/platform-tools", nil)
+		resp, body = a.get(t, ana, team, nil)
 		expect(t, "nothing changed", resp, body, http.StatusOK, "<h1>Platform</h1>")
 
 		// The last admin cannot leave until someone else is admin.
-		resp, body = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/leave", nil, nil)
+		resp, body = a.post(t, ana, team, team+"/leave", nil, nil)
 		expect(t, "the only admin leaving", resp, body, http.StatusConflict, "A team needs at least one admin: make another member an admin before leaving.")
-		resp, body = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/members/ana/role", url.Values{"role": {"member"}}, nil)
+		resp, body = a.post(t, ana, team, team+"/members/ana/role", url.Values{"role": {"member"}}, nil)
 		expect(t, "the only admin stepping down", resp, body, http.StatusConflict, "make another member an admin before stepping down")
-		resp, _ = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/members/ben/role", url.Values{"role": {"admin"}}, nil)
+		resp, _ = a.post(t, ana, team, team+"/members/ben/role", url.Values{"role": {"admin"}}, nil)
 		location(t, resp, http.StatusSeeOther)
-		resp, _ = a.post(t, ana, "/teams/platform-tools", "/teams/platform-tools/leave", nil, nil)
+		resp, _ = a.post(t, ana, team, team+"/leave", nil, nil)
 		if got := location(t, resp, http.StatusSeeOther).Path; got != "/teams" {
 			t.Errorf("after leaving ana lands on %q, want /teams", got)
 		}
-		if resp, _ := a.get(t, ana, "/teams/platform-tools", nil); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := a.get(t, ana, team, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("ana looking at the team she left: status %d, want 404", resp.StatusCode)
 		}
 
 		// ben, now admin, revokes the link; it stops working at once.
-		_, body = a.get(t, ben, "/teams/platform-tools", nil)
-		revoke := regexp.MustCompile(`action="(/teams/platform-tools/invites/\d+/revoke)"`).FindStringSubmatch(body)
+		_, body = a.get(t, ben, team, nil)
+		revoke := regexp.MustCompile(`action="(` + team + `/invites/\d+/revoke)"`).FindStringSubmatch(body)
 		if revoke == nil {
 			t.Fatal("the admin's team page lists no invite link to revoke")
 		}
-		resp, body = a.post(t, ben, "/teams/platform-tools", revoke[1], nil, htmx(""))
+		resp, body = a.post(t, ben, team, revoke[1], nil, htmx(""))
 		expect(t, "revoking by htmx", resp, body, http.StatusOK, "No invite link works right now.")
 		resp, body = a.get(t, cy, link.Path, nil)
 		expect(t, "a revoked invite link", resp, body, http.StatusNotFound, "This invite link is unknown, has expired or was revoked")
@@ -141,18 +143,18 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		}
 
 		// Removing a member: their sight of the team ends at once.
-		token, _, err := s.CreateInvite(context.Background(), viewerOf(t, s, "ben"), teamID(t, s, "ben", "platform-tools"))
+		token, _, err := s.CreateInvite(context.Background(), viewerOf(t, s, "ben"), teamID(t, s, "ben", slug))
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp, _ = a.post(t, cy, "/teams", "/invites/"+token, nil, nil)
 		location(t, resp, http.StatusSeeOther)
-		resp, _ = a.post(t, ben, "/teams/platform-tools", "/teams/platform-tools/members/cy/remove", nil, nil)
+		resp, _ = a.post(t, ben, team, team+"/members/cy/remove", nil, nil)
 		location(t, resp, http.StatusSeeOther)
-		if resp, _ := a.get(t, cy, "/teams/platform-tools", nil); resp.StatusCode != http.StatusNotFound {
+		if resp, _ := a.get(t, cy, team, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("cy after being removed: status %d, want 404", resp.StatusCode)
 		}
-		resp, body = a.post(t, ben, "/teams/platform-tools", "/teams/platform-tools/members/nobody/remove", nil, nil)
+		resp, body = a.post(t, ben, team, team+"/members/nobody/remove", nil, nil)
 		expect(t, "removing someone unknown", resp, body, http.StatusNotFound, "That person is not in the team.")
 	})
 }

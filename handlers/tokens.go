@@ -31,7 +31,7 @@ func (s *Server) renderTokens(c echo.Context, status int, page views.TokensPage)
 	page.Now = s.store.Now()
 	page.APIURL = s.cfg.PublicURL()
 	page.Wiring = wiringSnippets(page.APIURL, page.NewToken)
-	return s.render(c, status, "tokens", page)
+	return s.render(c, status, views.PageTokens, page)
 }
 
 // wiringSnippets are the settings `agentdeck connect` writes, for those who
@@ -66,9 +66,9 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 		}
 	}
 	tok, secret, err := s.store.CreateAccessToken(c.Request().Context(), viewerOf(c).User.ID, name, expires)
-	if app.ErrorCode(err) == app.EInvalid {
+	if code := app.ErrorCode(err); code == app.EInvalid || code == app.EUnprocessable {
 		_, msg := app.ErrorDetail(err)
-		return s.renderTokens(c, http.StatusBadRequest, views.TokensPage{Error: msg, Name: name})
+		return s.renderTokens(c, statusOf[code], views.TokensPage{Error: sentence(msg), Name: name})
 	}
 	if err != nil {
 		return err

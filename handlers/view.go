@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -22,38 +23,29 @@ func (s *Server) handleView(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, problems := app.ParseFilter(q)
-	query, f, more, err := s.store.ResolveFilter(ctx, v, f)
-	if err != nil {
-		return err
-	}
-	problems = append(problems, more...)
 	c.Response().Header().Add("Vary", "HX-Request")
 	fragment := isFragmentRequest(c.Request())
-	if fragment && f.Cursor != "" {
-		page, err := s.store.Items(ctx, query, app.PageSize)
+	if fragment && q.Get("cursor") != "" {
+		// "Load more": the next rows, without the summary.
+		view, err := s.store.ViewOf(ctx, v, q, app.ViewOptions{})
 		if err != nil {
 			return err
 		}
-		data := views.ViewPage{Filter: f, Items: page.Items, Now: s.store.Now(), Loc: f.Location()}
-		if page.Next != nil {
-			data.MoreURL = f.WithCursor(*page.Next).URL()
+		if view.Filter.Cursor != "" {
+			return s.render(c, http.StatusOK, views.ViewMore, views.ResultsPage(view, s.store.Now()))
 		}
-		return s.render(c, http.StatusOK, "view#more", data)
 	}
-
-	data, err := s.viewResults(ctx, query, f)
+	view, err := s.store.ViewOf(ctx, v, q, app.ViewOptions{Summary: true})
 	if err != nil {
 		return err
 	}
+	f := view.Filter
+	data := views.ResultsPage(view, s.store.Now())
 	data.Layout = s.layout(c, "Runs", "runs")
-	for _, p := range problems {
-		_, msg := app.ErrorDetail(p)
-		data.Notices = append(data.Notices, msg)
-	}
+	data.Notices = noticesOf(view.Problems)
 	data.Tabs = []views.TabLink{
-		{Label: "Personal", URL: f.WithTab(app.TabPersonal).URL(), Active: f.Tab == app.TabPersonal},
-		{Label: "All", URL: f.WithTab(app.TabAll).URL(), Active: f.Tab == app.TabAll},
+		{Label: "Personal", URL: views.ViewURL(f.WithTab(app.TabPersonal)), Active: f.Tab == app.TabPersonal},
+		{Label: "All", URL: views.ViewURL(f.WithTab(app.TabAll)), Active: f.Tab == app.TabAll},
 	}
 	data.Fragment = fragment
 	// The form asked for these results itself, so it already shows them;
@@ -65,10 +57,29 @@ func (s *Server) handleView(c echo.Context) error {
 		}
 	}
 	if fragment {
-		c.Response().Header().Set("HX-Push-Url", f.FirstPage().URL())
-		return s.render(c, http.StatusOK, "view#fragment", data)
+		c.Response().Header().Set("HX-Push-Url", views.ViewURL(f.FirstPage()))
+		return s.render(c, http.StatusOK, views.ViewFragment, data)
 	}
-	return s.render(c, http.StatusOK, "view", data)
+	return s.render(c, http.StatusOK, views.PageView, data)
+}
+
+// maxNotices bounds the notice of parameters that could not be used: a link
+// with thousands of them gets a short page, not a long list.
+const maxNotices = 10
+
+// noticesOf says, in words, what of the view's address could not be used,
+// at most maxNotices times.
+func noticesOf(problems []*app.Error) []string {
+	var out []string
+	for i, p := range problems {
+		if i == maxNotices {
+			out = append(out, fmt.Sprintf("… and %d more", len(problems)-maxNotices))
+			break
+		}
+		_, msg := app.ErrorDetail(p)
+		out = append(out, msg)
+	}
+	return out
 }
 
 // viewQuery is the view's query string, with the browser's zone from its

@@ -54,10 +54,13 @@ func TestEveryPageParsesAndStatusesHaveIcons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"view", "view#results", "view#fragment", "view#more", "signin", "error"} {
-		if !r.Has(name) {
-			t.Errorf("missing template %s", name)
+	for _, tmpl := range declared {
+		if !r.Has(tmpl) {
+			t.Errorf("missing template %s", tmpl)
 		}
+	}
+	if r.Has(Template{"view#no-such-block"}) || r.Has(Template{"no-such-page"}) {
+		t.Error("Has found templates that do not exist")
 	}
 	for _, s := range app.Statuses {
 		if statusIcons[s] == "" {

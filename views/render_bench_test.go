@@ -25,7 +25,7 @@ func BenchmarkRows(b *testing.B) {
 	data := ViewPage{Items: items, Now: now, Loc: loc, Layout: Layout{User: u}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := r.Render(io.Discard, "view#more", data); err != nil {
+		if err := r.Render(io.Discard, ViewMore, data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,6 +23,47 @@ type Renderer struct {
 	pages map[string]*template.Template
 }
 
+// Template names a page ("view") or one of its fragments ("view#results").
+// Only the templates declared below exist for callers, and New checks every
+// one of them, so that a misspelt or removed block fails the boot rather
+// than a request.
+type Template struct{ name string }
+
+// String is the template's name.
+func (t Template) String() string { return t.name }
+
+// declared lists every Template, for New to check.
+var declared []Template
+
+func declare(name string) Template {
+	t := Template{name}
+	declared = append(declared, t)
+	return t
+}
+
+// The pages and the fragments that handlers and live streams render.
+var (
+	PageView     = declare("view")
+	ViewFragment = declare("view#fragment") // a filter change's answer
+	ViewMore     = declare("view#more")     // "Load more"
+	ViewResults  = declare("view#results")
+	ViewSummary  = declare("view#summary")
+	ViewRow      = declare("view#row")
+	PageRun      = declare("run")
+	RunHead      = declare("run#head")
+	RunMessages  = declare("run#messages")
+	RunLogs      = declare("run#logs")
+	RunOutputs   = declare("run#outputs")
+	RunLogLines  = declare("run#log-lines")
+	PageInvite   = declare("invite")
+	PageTeams    = declare("teams")
+	PageTeam     = declare("team")
+	TeamInvites  = declare("team#invites")
+	PageTokens   = declare("tokens")
+	PageSignIn   = declare("signin")
+	PageError    = declare("error")
+)
+
 // New parses every page; a template error fails here, at boot, rather than
 // on the first request.
 func New() (*Renderer, error) {
@@ -46,14 +87,19 @@ func New() (*Renderer, error) {
 		}
 		r.pages[name] = t
 	}
+	for _, t := range declared {
+		if !r.Has(t) {
+			return nil, fmt.Errorf("views: the template %s is declared but not defined", t)
+		}
+	}
 	return r, nil
 }
 
 // Render writes a page ("view") or one of its fragments ("view#results").
 // The output is buffered so that a template error never leaves half a page.
-func (r *Renderer) Render(w io.Writer, name string, data any) error {
-	page, block, _ := strings.Cut(name, "#")
-	t, ok := r.pages[page]
+func (r *Renderer) Render(w io.Writer, t Template, data any) error {
+	page, block, _ := strings.Cut(t.name, "#")
+	tmpl, ok := r.pages[page]
 	if !ok {
 		return fmt.Errorf("views: no page %q", page)
 	}
@@ -61,16 +107,16 @@ func (r *Renderer) Render(w io.Writer, name string, data any) error {
 		block = "layout"
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
-		return fmt.Errorf("views: render %s: %w", name, err)
+	if err := tmpl.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("views: render %s: %w", t.name, err)
 	}
 	_, err := buf.WriteTo(w)
 	return err
 }
 
 // Has reports whether a page or fragment exists, for start-up checks.
-func (r *Renderer) Has(name string) bool {
-	page, block, _ := strings.Cut(name, "#")
-	t, ok := r.pages[page]
-	return ok && (block == "" || t.Lookup(block) != nil)
+func (r *Renderer) Has(t Template) bool {
+	page, block, _ := strings.Cut(t.name, "#")
+	tmpl, ok := r.pages[page]
+	return ok && (block == "" || tmpl.Lookup(block) != nil)
 }

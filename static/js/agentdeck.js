@@ -204,6 +204,37 @@
     }
   });
 
+  // A live stream's last words: "signedout" when the session ended (the page
+  // stops listening and goes to sign in, back here afterwards), "paused"
+  // when the person's newer pages took its place (the browser reconnects by
+  // itself a minute later; until then the page says so).
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var type = e.detail.type;
+    if (type !== "signedout" && type !== "paused") return;
+    e.preventDefault();
+    var source = e.target.closest("[sse-connect]");
+    if (type === "signedout") {
+      // The message came from the event source itself: closed, it does not
+      // reconnect to be refused.
+      if (e.detail.target && e.detail.target.close) e.detail.target.close();
+
+      window.location.assign("/signin?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+      return;
+    }
+    if (source && !source.querySelector("[data-live-paused]")) {
+      var note = document.createElement("p");
+      note.className = "muted live__paused";
+      note.setAttribute("data-live-paused", "");
+      note.setAttribute("role", "status");
+      note.textContent = e.detail.data;
+      source.appendChild(note);
+    }
+  });
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var note = e.target.querySelector && e.target.querySelector("[data-live-paused]");
+    if (note) note.remove();
+  });
+
   // The session page's live tail. The browser resumes a dropped stream by
   // itself, sending the last event's id; should it open a new one instead
   // (after the server refused it once), the address must ask from the last
