@@ -247,10 +247,9 @@ func (s *Store) Item(ctx context.Context, v Viewer, id string) (*Item, error) {
 	if !validItemID(id) {
 		return nil, ErrNotFound
 	}
-	it := new(Item)
-	err := s.db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
+	it, err := s.itemByID(ctx, s.db, id)
 	if err != nil {
-		return nil, fmt.Errorf("app: item %s: %w", id, notFound(err))
+		return nil, err
 	}
 	if !v.CanSee(it) {
 		return nil, fmt.Errorf("app: item %s: %w", id, ErrNotFound)
@@ -265,10 +264,9 @@ func (s *Store) ItemSeenBy(ctx context.Context, id string, viewers []Viewer) (*I
 	if !validItemID(id) {
 		return nil, nil, ErrNotFound
 	}
-	it := new(Item)
-	err := s.db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
+	it, err := s.itemByID(ctx, s.db, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("app: item %s: %w", id, notFound(err))
+		return nil, nil, err
 	}
 	var seers []Viewer
 	for _, v := range viewers {

@@ -153,7 +153,8 @@ func (s *Store) teamOf(ctx context.Context, v Viewer, slug string) (*Team, error
 	return nil, Errorf(EUnprocessable, "team", "you are not a member of a team %q", clip(CleanText(slug)))
 }
 
-// itemByID loads an item with its creator and team, regardless of who asks.
+// itemByID loads an item with its creator and team, regardless of who asks:
+// the one load of an item with its relations, which every read builds on.
 func (s *Store) itemByID(ctx context.Context, db bun.IDB, id string) (*Item, error) {
 	it := new(Item)
 	err := db.NewSelect().Model(it).Relation("Creator").Relation("Team").Where("item.id = ?", id).Scan(ctx)
