@@ -40,18 +40,77 @@ const (
 // parsed and printed by this one type, so the URL a filter produces is exactly
 // the URL it parses.
 type Filter struct {
-	Tab      Tab
-	Sources  []Source
-	Statuses []Status
-	Creators []string // handles
-	Day      string   // "", "today", "yesterday", "7d" or YYYY-MM-DD
-	TZ       string   // an IANA zone name; "" means UTC
-	Cursor   string   // an encoded Cursor; "" is the first page
+	Tab Tab
+	// Query is words searched in the titles and first prompts (q).
+	Query    string
+	Kinds    Choice[Kind]
+	Sources  Choice[Source]
+	Statuses Choice[Status]
+	Creators Choice[string] // handles
+	Agents   Choice[string] // agents' names: claude-code, codex, …
+	Models   Choice[string]
+	Repos    Choice[string] // owner/name
+	Branches Choice[string]
+	Teams    Choice[string] // team slugs
+	Day      string         // "", "today", "yesterday", "7d" or YYYY-MM-DD
+	TZ       string         // an IANA zone name; "" means UTC
+	Cursor   string         // an encoded Cursor; "" is the first page
 }
 
-// filterKeys are the parameters ParseFilter reads. "date" is the form field of
-// the day menu's date picker; it folds into Day and is never printed.
-var filterKeys = []string{"tab", "source", "status", "creator", "day", "date", "tz", "cursor"}
+// Choice is a filter that takes several values: the values to keep (Is) and
+// the values to leave out (Not). Values of one choice combine with OR, Not
+// values with AND NOT. In the URL a value to leave out carries a leading
+// "-": source=-slack&status=-success.
+type Choice[T ~string] struct {
+	Is  []T
+	Not []T
+}
+
+// Empty reports whether the choice narrows nothing.
+func (c Choice[T]) Empty() bool { return len(c.Is)+len(c.Not) == 0 }
+
+// Len counts the values chosen, kept or left out.
+func (c Choice[T]) Len() int { return len(c.Is) + len(c.Not) }
+
+// Has reports whether v is a value to keep.
+func (c Choice[T]) Has(v T) bool { return slices.Contains(c.Is, v) }
+
+// Excludes reports whether v is a value to leave out.
+func (c Choice[T]) Excludes(v T) bool { return slices.Contains(c.Not, v) }
+
+// Negated reports whether the choice only leaves values out.
+func (c Choice[T]) Negated() bool { return len(c.Not) > 0 && len(c.Is) == 0 }
+
+// Without is the choice with v taken out of both lists.
+func (c Choice[T]) Without(v T) Choice[T] {
+	return Choice[T]{Is: without(c.Is, v), Not: without(c.Not, v)}
+}
+
+func without[T comparable](list []T, v T) []T {
+	out := make([]T, 0, len(list))
+	for _, x := range list {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// maxQueryLen bounds the search words.
+const maxQueryLen = 200
+
+// filterKeys are the parameters ParseFilter reads. "date" is the form field
+// of the day menu's date picker; it folds into Day and is never printed. A
+// "<field>_mode=not" form field makes the menu's values ones to leave out;
+// it folds into the choice and is never printed either.
+var filterKeys = []string{"tab", "q", "kind", "source", "status", "creator", "agent", "model", "repo", "branch", "team",
+	"day", "date", "tz", "cursor"}
+
+// choiceKeys are the parameters of the choices, which may carry a mode.
+var choiceKeys = []string{"kind", "source", "status", "creator", "agent", "model", "repo", "branch", "team"}
 
 // ParseFilter reads view state from a query string. What it cannot use it
 // leaves out and reports as a problem naming the parameter: the view shows the
@@ -65,7 +124,8 @@ func ParseFilter(q url.Values) (Filter, []*Error) {
 
 	var unknown []string
 	for k := range q {
-		if !slices.Contains(filterKeys, k) {
+		mode, isMode := strings.CutSuffix(k, "_mode")
+		if !slices.Contains(filterKeys, k) && !(isMode && slices.Contains(choiceKeys, mode)) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -83,22 +143,34 @@ func ParseFilter(q url.Values) (Filter, []*Error) {
 		bad("tab", "unknown tab %q was ignored", clip(tab))
 	}
 
-	f.Sources = parseEnum(q["source"], Sources, "source", bad)
-	f.Statuses = parseEnum(q["status"], Statuses, "status", bad)
-
-	for _, h := range q["creator"] {
-		h = strings.ToLower(strings.TrimSpace(h))
-		switch {
-		case h == "":
-		case !ValidHandle(h):
-			bad("creator", "%q is not a user handle and was ignored", clip(h))
-		case len(f.Creators) >= maxFilterValues:
-			bad("creator", "more than %d creators; the rest were ignored", maxFilterValues)
-		case !slices.Contains(f.Creators, h):
-			f.Creators = append(f.Creators, h)
-		}
+	if words := strings.Join(strings.Fields(CleanText(q.Get("q"))), " "); len(words) > maxQueryLen {
+		bad("q", "the search is longer than %d bytes and was ignored", maxQueryLen)
+	} else {
+		f.Query = words
 	}
-	slices.Sort(f.Creators)
+
+	leaveOut := func(key string) bool { return q.Get(key+"_mode") == "not" }
+	f.Kinds = parseChoice(q["kind"], leaveOut("kind"), "kind", enumValue(Kinds), Kinds, bad)
+	f.Sources = parseChoice(q["source"], leaveOut("source"), "source", enumValue(Sources), Sources, bad)
+	f.Statuses = parseChoice(q["status"], leaveOut("status"), "status", enumValue(Statuses), Statuses, bad)
+	f.Creators = parseChoice(q["creator"], leaveOut("creator"), "creator", func(v string) (string, string) {
+		v = strings.ToLower(v)
+		if !ValidHandle(v) {
+			return "", "is not a user handle"
+		}
+		return v, ""
+	}, nil, bad)
+	f.Agents = parseChoice(q["agent"], leaveOut("agent"), "agent", nameValue(strings.ToLower), nil, bad)
+	f.Models = parseChoice(q["model"], leaveOut("model"), "model", nameValue(func(s string) string { return s }), nil, bad)
+	f.Repos = parseChoice(q["repo"], leaveOut("repo"), "repo", nameValue(func(s string) string { return s }), nil, bad)
+	f.Branches = parseChoice(q["branch"], leaveOut("branch"), "branch", nameValue(func(s string) string { return s }), nil, bad)
+	f.Teams = parseChoice(q["team"], leaveOut("team"), "team", func(v string) (string, string) {
+		v = strings.ToLower(v)
+		if !ValidHandle(v) {
+			return "", "is not a team"
+		}
+		return v, ""
+	}, nil, bad)
 
 	day := strings.TrimSpace(q.Get("day"))
 	if date := strings.TrimSpace(q.Get("date")); date != "" && (day == "" || day == "date") {
@@ -134,22 +206,69 @@ func ParseFilter(q url.Values) (Filter, []*Error) {
 	return f, problems
 }
 
-// parseEnum keeps the known values of a repeatable parameter, deduplicated and
-// in display order.
-func parseEnum[T ~string](raw []string, all []T, field string, bad func(string, string, ...any)) []T {
-	var out []T
+// unknownValue is why a value outside a fixed list is refused.
+const unknownValue = "is unknown"
+
+// enumValue accepts the values of a fixed list.
+func enumValue[T ~string](all []T) func(string) (T, string) {
+	return func(v string) (T, string) {
+		if !oneOf(T(v), all) {
+			return "", unknownValue
+		}
+		return T(v), ""
+	}
+}
+
+// nameValue accepts a free name of modest length, normalised by norm.
+func nameValue(norm func(string) string) func(string) (string, string) {
+	return func(v string) (string, string) {
+		v = norm(CleanText(v))
+		if len(v) > maxValueLen {
+			return "", "is too long"
+		}
+		return v, ""
+	}
+}
+
+// parseChoice reads a repeatable parameter into a choice: a value with a
+// leading "-" is one to leave out, and so are all of them when the form said
+// so (leaveOut). Values are deduplicated — one both kept and left out is
+// left out — and put in display order (all's, else alphabetical).
+func parseChoice[T ~string](raw []string, leaveOut bool, field string, read func(string) (T, string), all []T, bad func(string, string, ...any)) Choice[T] {
+	var c Choice[T]
 	for _, v := range raw {
 		v = strings.TrimSpace(v)
+		not := leaveOut
+		if rest, ok := strings.CutPrefix(v, "-"); ok {
+			v, not = strings.TrimSpace(rest), true
+		}
+		if v == "" {
+			continue
+		}
+		val, why := read(v)
 		switch {
-		case v == "":
-		case !oneOf(T(v), all):
+		case why == unknownValue:
 			bad(field, "unknown %s %q was ignored", field, clip(v))
-		case !slices.Contains(out, T(v)):
-			out = append(out, T(v))
+		case why != "":
+			bad(field, "%s %q %s and was ignored", field, clip(v), why)
+		case c.Len() >= maxFilterValues:
+			bad(field, "more than %d values of %s; the rest were ignored", maxFilterValues, field)
+		case not && !c.Excludes(val):
+			c.Is = without(c.Is, val)
+			c.Not = append(c.Not, val)
+		case !not && !c.Has(val) && !c.Excludes(val):
+			c.Is = append(c.Is, val)
 		}
 	}
-	slices.SortFunc(out, func(a, b T) int { return slices.Index(all, a) - slices.Index(all, b) })
-	return out
+	order := func(a, b T) int {
+		if all != nil {
+			return slices.Index(all, a) - slices.Index(all, b)
+		}
+		return strings.Compare(string(a), string(b))
+	}
+	slices.SortFunc(c.Is, order)
+	slices.SortFunc(c.Not, order)
+	return c
 }
 
 func clip(s string) string {
@@ -205,31 +324,31 @@ func (f Filter) DayRange(now time.Time) (from, to time.Time, ok bool) {
 
 // Active reports whether any filter narrows the tab.
 func (f Filter) Active() bool {
-	return len(f.Sources)+len(f.Statuses)+len(f.Creators) > 0 || f.Day != ""
+	return f.Query != "" || !f.Kinds.Empty() || !f.Sources.Empty() || !f.Statuses.Empty() || !f.Creators.Empty() ||
+		!f.Agents.Empty() || !f.Models.Empty() || !f.Repos.Empty() || !f.Branches.Empty() || !f.Teams.Empty() || f.Day != ""
 }
 
-// HasSource, HasStatus and HasCreator tell a menu which boxes are ticked.
-func (f Filter) HasSource(s Source) bool  { return slices.Contains(f.Sources, s) }
-func (f Filter) HasStatus(s Status) bool  { return slices.Contains(f.Statuses, s) }
-func (f Filter) HasCreator(h string) bool { return slices.Contains(f.Creators, h) }
-
 // Encode prints the canonical query string: defaults left out, parameters in a
-// fixed order, values in display order.
+// fixed order, values in display order, values to leave out after those to
+// keep.
 func (f Filter) Encode() string {
 	var parts []string
 	add := func(k, v string) { parts = append(parts, k+"="+url.QueryEscape(v)) }
 	if f.Tab == TabAll {
 		add("tab", string(TabAll))
 	}
-	for _, s := range f.Sources {
-		add("source", string(s))
+	if f.Query != "" {
+		add("q", f.Query)
 	}
-	for _, s := range f.Statuses {
-		add("status", string(s))
-	}
-	for _, c := range f.Creators {
-		add("creator", c)
-	}
+	addChoice(add, "kind", f.Kinds)
+	addChoice(add, "source", f.Sources)
+	addChoice(add, "status", f.Statuses)
+	addChoice(add, "creator", f.Creators)
+	addChoice(add, "agent", f.Agents)
+	addChoice(add, "model", f.Models)
+	addChoice(add, "repo", f.Repos)
+	addChoice(add, "branch", f.Branches)
+	addChoice(add, "team", f.Teams)
 	if f.Day != "" {
 		add("day", f.Day)
 	}
@@ -240,6 +359,15 @@ func (f Filter) Encode() string {
 		add("cursor", f.Cursor)
 	}
 	return strings.Join(parts, "&")
+}
+
+func addChoice[T ~string](add func(k, v string), key string, c Choice[T]) {
+	for _, v := range c.Is {
+		add(key, string(v))
+	}
+	for _, v := range c.Not {
+		add(key, "-"+string(v))
+	}
 }
 
 // FirstPage is the filter without its cursor.

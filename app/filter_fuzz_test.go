@@ -17,6 +17,9 @@ func FuzzParseFilter(f *testing.F) {
 		"source=linear&source=slack&source=slack&creator=Maya&creator=jonas", "day=date&date=2026-02-28",
 		"day=7d&tz=UTC", "status=done&tab=everything&colour=red", "cursor=MTc2NDA3MjI0NTAwMDAwMDo",
 		"creator=%20priya%20&day=%20today", "tz=Local", "day=2026-02-30",
+		"source=-slack&status=-success&source=cli", "source=slack&source_mode=not&status=-failed&status=failed",
+		"q=fix%20the%20billing%20webhook&kind=ambient&agent=codex&model=gpt-5&repo=acme%2Fweb&branch=main&team=platform",
+		"q=%00%ff&model=-&repo=--x&agent=-Claude-Code",
 	} {
 		f.Add(seed)
 	}

@@ -17,8 +17,8 @@ func TestParseFilterReadsEveryParameter(t *testing.T) {
 		t.Fatalf("problems: %v", problems)
 	}
 	want := app.Filter{
-		Tab: app.TabAll, Sources: []app.Source{app.SourceCLI, app.SourceSlack},
-		Statuses: []app.Status{app.StatusFailed}, Creators: []string{"jonas", "maya"},
+		Tab: app.TabAll, Sources: app.Choice[app.Source]{Is: []app.Source{app.SourceCLI, app.SourceSlack}},
+		Statuses: app.Choice[app.Status]{Is: []app.Status{app.StatusFailed}}, Creators: app.Choice[string]{Is: []string{"jonas", "maya"}},
 		Day: "2026-11-25", TZ: "Europe/Berlin",
 	}
 	if !reflect.DeepEqual(f, want) {
@@ -38,6 +38,12 @@ func TestFilterEncodeIsCanonicalAndParsesBack(t *testing.T) {
 		{"day=date&date=", ""},
 		{"creator=Maya", "creator=maya"},
 		{"tz=America/New_York&tab=all", "tab=all&tz=America%2FNew_York"},
+		{"source=-slack&status=-success&source=cli", "source=cli&source=-slack&status=-success"},
+		{"source=slack&source_mode=not", "source=-slack"},
+		{"status=failed&status=-failed", "status=-failed"},
+		{"q=%20fix%20%20the%20webhook%20&kind=ambient", "q=fix+the+webhook&kind=ambient"},
+		{"agent=Codex&model=gpt-5&repo=acme%2Fweb&branch=main&team=Platform", "agent=codex&model=gpt-5&repo=acme%2Fweb&branch=main&team=platform"},
+		{"kind=-interactive&creator=-Jonas", "kind=-interactive&creator=-jonas"},
 	}
 	for _, c := range cases {
 		q, _ := url.ParseQuery(c.in)
@@ -68,6 +74,12 @@ func TestParseFilterReportsWhatItIgnores(t *testing.T) {
 		{"tz=Local", "tz"},
 		{"cursor=%%%", "cursor"},
 		{"page=2", "page"},
+		{"kind=robot", "kind"},
+		{"source=-fax", "source"},
+		{"team=a%20team", "team"},
+		{"model=" + strings.Repeat("m", 101), "model"},
+		{"q=" + strings.Repeat("word ", 50), "q"},
+		{"status_mode=sideways&colour=1", "colour"},
 	}
 	for _, c := range cases {
 		q, err := url.ParseQuery(c.in)

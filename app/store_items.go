@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -15,45 +16,80 @@ import (
 const PageSize = 50
 
 // Query is a Filter resolved for one viewer at one moment: creator handles
-// turned into ids, the day turned into a time range, the cursor decoded.
+// and team slugs turned into ids, the day turned into a time range, the
+// search into the database's own terms, the cursor decoded.
 type Query struct {
-	Viewer     Viewer
-	Tab        Tab
-	Sources    []Source
-	Statuses   []Status
-	CreatorIDs []int64 // nil: any creator
-	From, To   time.Time
-	After      *Cursor
+	Viewer Viewer
+	Tab    Tab
+	// Filter holds the choices applied as they are (kinds, sources,
+	// statuses, agents, models, repositories, branches).
+	Filter        Filter
+	CreatorIDs    []int64 // nil: any creator
+	NotCreatorIDs []int64
+	TeamIDs       []int64 // nil: any team (or none)
+	NotTeamIDs    []int64
+	// Search is the search in the dialect's own syntax; "" searches nothing.
+	Search   string
+	From, To time.Time
+	After    *Cursor
 }
 
 // ResolveFilter prepares a filter for the store. Creator handles that are
-// neither the viewer nor a teammate are dropped and reported, so a shared URL
-// never reveals who exists beyond one's teams. The filter returned is the one
-// actually applied, for the canonical URL.
+// neither the viewer nor a teammate, and team slugs of teams the viewer is
+// not in, are dropped and reported, so a shared URL never reveals who or
+// what exists beyond one's teams. The filter returned is the one actually
+// applied, for the canonical URL.
 func (s *Store) ResolveFilter(ctx context.Context, v Viewer, f Filter) (Query, Filter, []*Error, error) {
-	q := Query{Viewer: v, Tab: f.Tab, Sources: f.Sources, Statuses: f.Statuses}
+	q := Query{Viewer: v, Tab: f.Tab}
 	var problems []*Error
-	if len(f.Creators) > 0 {
+	if !f.Creators.Empty() {
 		var found []*User
 		err := s.db.NewSelect().Model(&found).Column("id", "handle").
-			Where("handle IN (?)", bun.In(f.Creators)).
+			Where("handle IN (?)", bun.In(append(slices.Clone(f.Creators.Is), f.Creators.Not...))).
 			Where("id = ? OR id IN (?)", v.User.ID, s.teammateIDs(v)).
 			Scan(ctx)
 		if err != nil {
 			return Query{}, f, nil, fmt.Errorf("app: resolve creators: %w", err)
 		}
-		var kept []string
-		for _, h := range f.Creators {
-			i := slices.IndexFunc(found, func(u *User) bool { return u.Handle == h })
-			if i < 0 {
-				problems = append(problems, Errorf(EInvalid, "creator", "%q is not you or a teammate and was ignored", h))
-				continue
+		resolve := func(handles []string, ids *[]int64) []string {
+			var kept []string
+			for _, h := range handles {
+				i := slices.IndexFunc(found, func(u *User) bool { return u.Handle == h })
+				if i < 0 {
+					problems = append(problems, Errorf(EInvalid, "creator", "%q is not you or a teammate and was ignored", h))
+					continue
+				}
+				kept = append(kept, h)
+				*ids = append(*ids, found[i].ID)
 			}
-			kept = append(kept, h)
-			q.CreatorIDs = append(q.CreatorIDs, found[i].ID)
+			return kept
 		}
-		f.Creators = kept
+		f.Creators.Is = resolve(f.Creators.Is, &q.CreatorIDs)
+		f.Creators.Not = resolve(f.Creators.Not, &q.NotCreatorIDs)
 	}
+	if !f.Teams.Empty() {
+		teams, err := s.TeamsOf(ctx, v)
+		if err != nil {
+			return Query{}, f, nil, err
+		}
+		resolve := func(slugs []string, ids *[]int64) []string {
+			var kept []string
+			for _, slug := range slugs {
+				i := slices.IndexFunc(teams, func(m *Membership) bool { return m.Team.Slug == slug })
+				if i < 0 {
+					problems = append(problems, Errorf(EInvalid, "team", "%q is not one of your teams and was ignored", slug))
+					continue
+				}
+				kept = append(kept, slug)
+				*ids = append(*ids, teams[i].TeamID)
+			}
+			return kept
+		}
+		f.Teams.Is = resolve(f.Teams.Is, &q.TeamIDs)
+		f.Teams.Not = resolve(f.Teams.Not, &q.NotTeamIDs)
+	}
+	q.Filter = f
+	q.Search = s.searchTerms(f.Query)
 	if from, to, ok := f.DayRange(s.Now()); ok {
 		q.From, q.To = from, to
 	}
@@ -82,6 +118,12 @@ func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
 	sel := s.db.NewSelect().TableExpr("items").Column(columns...)
 	if a.ownerID != 0 {
 		sel = sel.Where("creator_id = ?", a.ownerID)
+		if q.TeamIDs != nil {
+			sel = sel.Where("team_id IN (?)", bun.In(q.TeamIDs))
+		}
+		if len(q.NotTeamIDs) > 0 {
+			sel = sel.Where("(team_id IS NULL OR team_id NOT IN (?))", bun.In(q.NotTeamIDs))
+		}
 	} else {
 		sel = sel.Where("team_id = ?", a.teamID).
 			Where("visibility = ?", VisibilityTeam).
@@ -89,15 +131,51 @@ func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
 		if q.CreatorIDs != nil {
 			sel = sel.Where("creator_id IN (?)", bun.In(q.CreatorIDs))
 		}
+		if len(q.NotCreatorIDs) > 0 {
+			sel = sel.Where("creator_id NOT IN (?)", bun.In(q.NotCreatorIDs))
+		}
 	}
-	if len(q.Sources) > 0 {
-		sel = sel.Where("source IN (?)", bun.In(q.Sources))
+	f := q.Filter
+	sel = whereChoice(sel, "kind", f.Kinds)
+	sel = whereChoice(sel, "source", f.Sources)
+	sel = whereChoice(sel, "status", f.Statuses)
+	sel = whereChoice(sel, "agent_name", f.Agents)
+	sel = whereChoice(sel, "repo", f.Repos)
+	sel = whereChoice(sel, "branch", f.Branches)
+	if len(f.Models.Is) > 0 || len(f.Models.Not) > 0 {
+		// models is a comma-separated list: a model is one of its members.
+		member := func(m string) string {
+			return "%," + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(m) + ",%"
+		}
+		if len(f.Models.Is) > 0 {
+			sel = sel.WhereGroup(" AND ", func(g *bun.SelectQuery) *bun.SelectQuery {
+				for _, m := range f.Models.Is {
+					g = g.WhereOr("(',' || models || ',') LIKE ? ESCAPE '\\'", member(m))
+				}
+				return g
+			})
+		}
+		for _, m := range f.Models.Not {
+			sel = sel.Where("(',' || models || ',') NOT LIKE ? ESCAPE '\\'", member(m))
+		}
 	}
-	if len(q.Statuses) > 0 {
-		sel = sel.Where("status IN (?)", bun.In(q.Statuses))
+	if q.Search != "" {
+		sel = s.whereSearch(sel, q.Search)
 	}
 	if !q.From.IsZero() {
 		sel = sel.Where("created_at >= ?", q.From).Where("created_at < ?", q.To)
+	}
+	return sel
+}
+
+// whereChoice applies a choice to a column: one of the values to keep, none
+// of those to leave out.
+func whereChoice[T ~string](sel *bun.SelectQuery, column string, c Choice[T]) *bun.SelectQuery {
+	if len(c.Is) > 0 {
+		sel = sel.Where("? IN (?)", bun.Ident(column), bun.In(c.Is))
+	}
+	if len(c.Not) > 0 {
+		sel = sel.Where("? NOT IN (?)", bun.Ident(column), bun.In(c.Not))
 	}
 	return sel
 }
@@ -150,7 +228,7 @@ type Page struct {
 // cursor. Each arm is an ordered index scan that stops after limit+1 rows;
 // the merge sorts only those.
 func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
-	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	arms := visibleArms(q)
 	if len(arms) == 0 {
 		return Page{}, nil
 	}
@@ -202,7 +280,7 @@ type Summary struct {
 // Credits beyond that rather than wrapping.
 func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	var sum Summary
-	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	arms := visibleArms(q)
 	if len(arms) == 0 {
 		return sum, nil
 	}
@@ -284,7 +362,7 @@ func (s *Store) ItemSeenBy(ctx context.Context, id string, viewers []Viewer) (*I
 // page: the view's own query, narrowed to one id, so that "matches the view"
 // has a single definition.
 func (s *Store) InView(ctx context.Context, q Query, id string) (bool, error) {
-	arms := visibleArms(q.Viewer, q.Tab, q.CreatorIDs)
+	arms := visibleArms(q)
 	if len(arms) == 0 || !validItemID(id) {
 		return false, nil
 	}

@@ -34,22 +34,26 @@ type arm struct {
 	teamID  int64 // else one team's team-visible items not owned by the viewer
 }
 
-// visibleArms lists the parts of the tab that the creator filter can match.
-// It mirrors CanSee: own items, plus under All each team's shared items.
-func visibleArms(v Viewer, tab Tab, creatorIDs []int64) []arm {
-	me := v.User.ID
+// visibleArms lists the parts of the tab that the creator and team filters
+// can match. It mirrors CanSee: own items, plus under All each team's shared
+// items.
+func visibleArms(q Query) []arm {
+	me := q.Viewer.User.ID
 	var arms []arm
-	if creatorIDs == nil || slices.Contains(creatorIDs, me) {
+	if (q.CreatorIDs == nil || slices.Contains(q.CreatorIDs, me)) && !slices.Contains(q.NotCreatorIDs, me) {
 		arms = append(arms, arm{ownerID: me})
 	}
-	if tab != TabAll {
+	if q.Tab != TabAll {
 		return arms
 	}
-	othersWanted := creatorIDs == nil || slices.ContainsFunc(creatorIDs, func(id int64) bool { return id != me })
+	othersWanted := q.CreatorIDs == nil || slices.ContainsFunc(q.CreatorIDs, func(id int64) bool { return id != me })
 	if !othersWanted {
 		return arms
 	}
-	for _, t := range v.TeamIDs {
+	for _, t := range q.Viewer.TeamIDs {
+		if q.TeamIDs != nil && !slices.Contains(q.TeamIDs, t) || slices.Contains(q.NotTeamIDs, t) {
+			continue
+		}
 		arms = append(arms, arm{teamID: t})
 	}
 	return arms

@@ -48,13 +48,20 @@ func (s *Server) handleView(c echo.Context) error {
 		{Label: "All", URL: views.ViewURL(f.WithTab(app.TabAll)), Active: f.Tab == app.TabAll},
 	}
 	data.Fragment = fragment
-	// The form asked for these results itself, so it already shows them;
-	// a chip, a tab or Clear needs the form brought in line.
-	data.FiltersOOB = fragment && c.Request().Header.Get("HX-Trigger") != "filters"
+	// The form (or its search box) asked for these results itself, so it
+	// already shows them; a chip, a tab or Clear needs the form brought in
+	// line.
+	trigger := c.Request().Header.Get("HX-Trigger")
+	data.FiltersOOB = fragment && trigger != "filters" && trigger != "search"
 	if !fragment || data.FiltersOOB {
 		if data.Teammates, err = s.store.Teammates(ctx, v); err != nil {
 			return err
 		}
+		facets, err := s.store.Facets(ctx, v, f.Tab)
+		if err != nil {
+			return err
+		}
+		data.Menus = views.Menus(f, facets)
 	}
 	if fragment {
 		c.Response().Header().Set("HX-Push-Url", views.ViewURL(f.FirstPage()))

@@ -48,6 +48,10 @@ type ViewPage struct {
 	// over the live stream, to be swapped out of band.
 	ResultsOOB bool
 	SummaryOOB bool
+	// Menus are the filter form's menus; Highlight the searched words the
+	// rows mark.
+	Menus     []Menu
+	Highlight []string
 }
 
 // SignInPage lists the ways to sign in.
@@ -74,9 +78,10 @@ type ErrorPage struct {
 
 // RowData is one row of the table with the clock and zone it is shown in.
 type RowData struct {
-	Item *app.Item
-	Now  time.Time
-	Loc  *time.Location
+	Item      *app.Item
+	Now       time.Time
+	Loc       *time.Location
+	Highlight []string // searched words to mark in the title
 }
 
 // TokensPage lists the viewer's access tokens; NewToken is the secret of a

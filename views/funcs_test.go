@@ -80,7 +80,7 @@ func TestRowsEscapeEverythingTheyShow(t *testing.T) {
 			Title: "ok", CreatedAt: now, OpenURL: `agent://c/1?q="><b>`,
 			Creator: &app.User{Handle: "y", Name: "Y", AvatarURL: `https://img.example.com/a.png?"><b>`}},
 	}
-	out := string(Rows(items, now, time.UTC))
+	out := string(Rows(items, now, time.UTC, nil))
 	for _, bad := range []string{"<script", "<img src=x", "<b>", "javascript:", `"><script`, `"><b>`} {
 		if strings.Contains(out, bad) {
 			t.Errorf("rows contain %q unescaped:\n%s", bad, out)

@@ -55,12 +55,13 @@ func writeAvatar(b *strings.Builder, u *app.User) {
 	b.WriteString(`</span>`)
 }
 
-// Rows are the table rows of items, shown at now in loc.
-func Rows(items []*app.Item, now time.Time, loc *time.Location) template.HTML {
+// Rows are the table rows of items, shown at now in loc, with the searched
+// words marked in their titles.
+func Rows(items []*app.Item, now time.Time, loc *time.Location, highlight []string) template.HTML {
 	var b strings.Builder
 	b.Grow(len(items) * 1400)
 	for _, it := range items {
-		writeRow(&b, it, now, loc)
+		writeRow(&b, it, now, loc, highlight)
 	}
 	return template.HTML(b.String())
 }
@@ -68,13 +69,13 @@ func Rows(items []*app.Item, now time.Time, loc *time.Location) template.HTML {
 // HTML is the row alone, as live updates send it.
 func (r RowData) HTML() template.HTML {
 	var b strings.Builder
-	writeRow(&b, r.Item, r.Now, r.Loc)
+	writeRow(&b, r.Item, r.Now, r.Loc, r.Highlight)
 	return template.HTML(b.String())
 }
 
 // writeRow writes one row of the view. Its id lets live updates replace it
 // in place.
-func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Location) {
+func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Location, highlight []string) {
 	esc := func(s string) { b.WriteString(html.EscapeString(s)) }
 	iso := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
@@ -95,7 +96,7 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 		b.WriteString(` title="Open in the desktop app"`)
 	}
 	b.WriteString(`>`)
-	esc(it.Title)
+	writeMarked(b, it.Title, highlight)
 	b.WriteString(`</a>`)
 	writeRowMeta(b, it)
 	b.WriteString(`</td>`)
@@ -201,4 +202,43 @@ func itemHref(it *app.Item) template.URL {
 		}
 	}
 	return template.URL("/runs/" + url.PathEscape(it.ID))
+}
+
+// writeMarked writes text escaped, with every occurrence of the words (any
+// case) in <mark>. Text whose lower case changes its length (rare scripts)
+// is written unmarked rather than marked wrongly.
+func writeMarked(b *strings.Builder, text string, words []string) {
+	lower := strings.ToLower(text)
+	if len(words) == 0 || len(lower) != len(text) {
+		b.WriteString(html.EscapeString(text))
+		return
+	}
+	marked := make([]bool, len(text))
+	for _, w := range words {
+		if w == "" {
+			continue
+		}
+		for from := 0; ; {
+			i := strings.Index(lower[from:], w)
+			if i < 0 {
+				break
+			}
+			for j := from + i; j < from+i+len(w); j++ {
+				marked[j] = true
+			}
+			from += i + len(w)
+		}
+	}
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && marked[j] == marked[i] {
+			j++
+		}
+		if marked[i] {
+			b.WriteString("<mark>" + html.EscapeString(text[i:j]) + "</mark>")
+		} else {
+			b.WriteString(html.EscapeString(text[i:j]))
+		}
+		i = j
+	}
 }

@@ -67,25 +67,31 @@ type Chip struct {
 	Remove string
 }
 
-// Chips lists a filter's active values in menu order.
+// Chips lists a filter's active values in menu order: the search, then
+// each choice's values to keep and to leave out ("not Slack"), then the day.
 func Chips(f app.Filter) []Chip {
 	var chips []Chip
 	base := f.FirstPage()
-	for _, s := range f.Sources {
+	if f.Query != "" {
 		g := base
-		g.Sources = without(f.Sources, s)
-		chips = append(chips, Chip{"Source", s.Label(), ViewURL(g)})
+		g.Query = ""
+		chips = append(chips, Chip{"Search", f.Query, ViewURL(g)})
 	}
-	for _, s := range f.Statuses {
-		g := base
-		g.Statuses = without(f.Statuses, s)
-		chips = append(chips, Chip{"Status", s.Label(), ViewURL(g)})
-	}
-	for _, c := range f.Creators {
-		g := base
-		g.Creators = without(f.Creators, c)
-		chips = append(chips, Chip{"Creator", c, ViewURL(g)})
-	}
+	chips = append(chips, choiceChips(base, "Who", f.Kinds, func(k app.Kind) string {
+		if k == app.KindInteractive {
+			return "people"
+		}
+		return "automations"
+	}, func(g *app.Filter, c app.Choice[app.Kind]) { g.Kinds = c })...)
+	chips = append(chips, choiceChips(base, "Source", f.Sources, app.Source.Label, func(g *app.Filter, c app.Choice[app.Source]) { g.Sources = c })...)
+	chips = append(chips, choiceChips(base, "Status", f.Statuses, app.Status.Label, func(g *app.Filter, c app.Choice[app.Status]) { g.Statuses = c })...)
+	same := func(s string) string { return s }
+	chips = append(chips, choiceChips(base, "Creator", f.Creators, same, func(g *app.Filter, c app.Choice[string]) { g.Creators = c })...)
+	chips = append(chips, choiceChips(base, "Agent", f.Agents, app.AgentLabel, func(g *app.Filter, c app.Choice[string]) { g.Agents = c })...)
+	chips = append(chips, choiceChips(base, "Model", f.Models, same, func(g *app.Filter, c app.Choice[string]) { g.Models = c })...)
+	chips = append(chips, choiceChips(base, "Repository", f.Repos, same, func(g *app.Filter, c app.Choice[string]) { g.Repos = c })...)
+	chips = append(chips, choiceChips(base, "Branch", f.Branches, same, func(g *app.Filter, c app.Choice[string]) { g.Branches = c })...)
+	chips = append(chips, choiceChips(base, "Team", f.Teams, same, func(g *app.Filter, c app.Choice[string]) { g.Teams = c })...)
 	if f.Day != "" {
 		g := base
 		g.Day = ""
@@ -94,17 +100,20 @@ func Chips(f app.Filter) []Chip {
 	return chips
 }
 
-func without[T comparable](list []T, v T) []T {
-	out := make([]T, 0, len(list))
-	for _, x := range list {
-		if x != v {
-			out = append(out, x)
-		}
+// choiceChips are the chips of one choice, each removing its value.
+func choiceChips[T ~string](base app.Filter, field string, c app.Choice[T], label func(T) string, set func(*app.Filter, app.Choice[T])) []Chip {
+	var chips []Chip
+	for _, v := range c.Is {
+		g := base
+		set(&g, c.Without(v))
+		chips = append(chips, Chip{field, label(v), ViewURL(g)})
 	}
-	if len(out) == 0 {
-		return nil
+	for _, v := range c.Not {
+		g := base
+		set(&g, c.Without(v))
+		chips = append(chips, Chip{field, "not " + label(v), ViewURL(g)})
 	}
-	return out
+	return chips
 }
 
 // SeenParam carries, in a live stream's address, the digest of what the page
@@ -125,6 +134,7 @@ func ResultsPage(v app.View, now time.Time) ViewPage {
 	}
 	data.Digest = ResultsDigest(v.Summary, v.Page.Items)
 	data.LiveURL = LiveURL(v.Filter, data.Digest)
+	data.Highlight = app.SearchWords(v.Filter.Query)
 	return data
 }
 

@@ -201,7 +201,7 @@ func (k *Views) itemMessage(ctx context.Context, q app.Query, it *app.Item, f ap
 	if !in {
 		return Message("gone", it.ID), nil
 	}
-	return render(k.renderer, "item", views.ViewRow, views.RowData{Item: it, Now: k.store.Now(), Loc: f.Location()})
+	return render(k.renderer, "item", views.ViewRow, views.RowData{Item: it, Now: k.store.Now(), Loc: f.Location(), Highlight: app.SearchWords(f.Query)})
 }
 
 // resync re-renders the results of every open view, after hints were lost.

@@ -1,0 +1,173 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
+)
+
+// A search finds items by the stems of its words, in the title or the first
+// prompt, in any order, the last word also as the start of a word; across
+// pages, and only among what the viewer may see.
+func TestSearchByStemPrefixAndPrompt(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		shared := func(prompt string) func(*app.Item) {
+			return func(it *app.Item) {
+				it.TeamID, it.Visibility, it.FirstPrompt = w.red.ID, app.VisibilityTeam, prompt
+			}
+		}
+		w.item(t, w.alice, "Fix the billing webhook retries", nil)
+		w.item(t, w.alice, "Upgrade the Postgres driver", shared("bump pgx and fix the flaky migrations test"))
+		w.item(t, w.bob, "Nightly dependency audit", shared("look for vulnerable webhooks packages"))
+		w.item(t, w.bob, "bob's private billing report", nil)
+		w.item(t, w.carol, "carol's billing fix", nil)
+		for i := range 5 {
+			w.item(t, w.alice, fmt.Sprintf("Triage flaky test %d", i), nil)
+		}
+
+		flaky := []string{"Upgrade the Postgres driver"}
+		for i := range 5 {
+			flaky = append(flaky, fmt.Sprintf("Triage flaky test %d", i))
+		}
+		cases := []struct {
+			query string
+			want  []string
+		}{
+			{"tab=all&q=fixing", []string{"Fix the billing webhook retries", "Upgrade the Postgres driver"}},
+			{"tab=all&q=webhooks", []string{"Fix the billing webhook retries", "Nightly dependency audit"}},
+			{"tab=all&q=bill", []string{"Fix the billing webhook retries"}},
+			{"tab=all&q=billing+web", []string{"Fix the billing webhook retries"}},
+			{"tab=all&q=webhook+BILLING", []string{"Fix the billing webhook retries"}},
+			{"tab=all&q=fix-billing", []string{"Fix the billing webhook retries"}},
+			{"tab=all&q=pgx", []string{"Upgrade the Postgres driver"}},
+			{"tab=all&q=flaky", flaky},
+			{"tab=all&q=flaky&status=-success", nil},
+			{"tab=all&q=flaky&creator=-alice", nil},
+			{"tab=all&q=zebra", nil},
+			{"q=audit", nil},
+		}
+		for _, c := range cases {
+			sameSet(t, "alice "+c.query, w.titles(t, w.alice, c.query), c.want)
+		}
+		sameSet(t, "bob billing", w.titles(t, w.bob, "tab=all&q=billing"), []string{"bob's private billing report"})
+		sameSet(t, "carol webhook", w.titles(t, w.carol, "tab=all&q=webhook"), nil)
+	})
+}
+
+// Text that means something to a search syntax is searched for as words,
+// never read as syntax or SQL.
+func TestSearchTreatsSyntaxAsWords(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		w.item(t, w.alice, `Quote "NEAR" the AND OR NOT gate`, nil)
+		for _, q := range []string{`"`, `*`, `NEAR(a b)`, `a:*`, `') OR 1=1 --`, `!&|`, `AND`, `title:x`, `^quote`, `-`, "\u00e9t\u00e9"} {
+			query, _, _, err := w.s.ResolveFilter(context.Background(), w.alice, app.Filter{Query: q})
+			mustOK(t, err)
+			if _, err := w.s.Items(context.Background(), query, 10); err != nil {
+				t.Errorf("search %q: %v", q, err)
+			}
+		}
+		sameSet(t, "near", w.titles(t, w.alice, "q=NEAR(gate"), []string{`Quote "NEAR" the AND OR NOT gate`})
+	})
+}
+
+// A title that changes is searched by its new words, not its old ones.
+func TestSearchFollowsATitleChange(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		it := w.item(t, w.alice, "Untitled session", nil)
+		title := "Refactor the invoice exporter"
+		_, err := w.s.UpdateRun(context.Background(), w.alice, it.ID, app.RunChange{Title: &title})
+		mustOK(t, err)
+		sameSet(t, "new words", w.titles(t, w.alice, "q=invoices"), []string{"Refactor the invoice exporter"})
+		sameSet(t, "old words", w.titles(t, w.alice, "q=untitled"), nil)
+	})
+}
+
+// Every choice keeps its values, or with a leading "-" (or its _mode=not)
+// leaves them out; a value both kept and left out is left out.
+func TestChoicesKeepAndLeaveOut(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		agent := func(team *app.Team, name, models, repo, branch string) func(*app.Item) {
+			return func(it *app.Item) {
+				it.AgentName, it.Models, it.Where.Repo, it.Where.Branch = name, models, repo, branch
+				if team != nil {
+					it.TeamID, it.Visibility = team.ID, app.VisibilityTeam
+				}
+			}
+		}
+		w.item(t, w.bob, "claude web main", agent(w.red, "claude-code", "claude-sonnet-4-5,claude-haiku-4-5", "acme/web", "main"))
+		w.item(t, w.bob, "codex web fix", agent(w.red, "codex", "gpt-5-codex", "acme/web", "fix/billing"))
+		w.item(t, w.bob, "codex api blue", agent(w.blue, "codex", "gpt-5", "acme/api", "main"))
+		w.item(t, w.bob, "gemini private", agent(nil, "gemini-cli", "gemini-2.5-pro", "acme/api", "spike"))
+		w.item(t, w.bob, "plain cli run", nil)
+		w.item(t, w.carol, "carol codex blue", agent(w.blue, "codex", "gpt-5", "acme/api", "main"))
+		w.item(t, w.carol, "carol failed blue", func(it *app.Item) {
+			it.TeamID, it.Visibility, it.Status = w.blue.ID, app.VisibilityTeam, app.StatusFailed
+		})
+
+		all := []string{"claude web main", "codex web fix", "codex api blue", "gemini private", "plain cli run", "carol codex blue", "carol failed blue"}
+		cases := []struct {
+			query string
+			want  []string
+		}{
+			{"tab=all", all},
+			{"tab=all&agent=codex", []string{"codex web fix", "codex api blue", "carol codex blue"}},
+			{"tab=all&agent=-codex", []string{"claude web main", "gemini private", "plain cli run", "carol failed blue"}},
+			{"tab=all&agent=codex&agent=claude-code&agent_mode=not", []string{"gemini private", "plain cli run", "carol failed blue"}},
+			{"tab=all&agent=codex&agent=-codex", []string{"claude web main", "gemini private", "plain cli run", "carol failed blue"}},
+			{"tab=all&model=claude-haiku-4-5", []string{"claude web main"}},
+			{"tab=all&model=gpt-5", []string{"codex api blue", "carol codex blue"}},
+			{"tab=all&model=-gpt-5&agent=codex", []string{"codex web fix"}},
+			{"tab=all&model=claude%25", nil},
+			{"tab=all&repo=acme/api&branch=main", []string{"codex api blue", "carol codex blue"}},
+			{"tab=all&branch=-main&repo=acme/web", []string{"codex web fix"}},
+			{"tab=all&team=blue", []string{"codex api blue", "carol codex blue", "carol failed blue"}},
+			{"tab=all&team=-blue", []string{"claude web main", "codex web fix", "gemini private", "plain cli run"}},
+			{"tab=all&team=red&team=blue&team_mode=not", []string{"gemini private", "plain cli run"}},
+			{"tab=all&creator=-bob", []string{"carol codex blue", "carol failed blue"}},
+			{"tab=all&creator=-carol&status=-success", nil},
+			{"tab=all&creator=-bob&creator=-carol", nil},
+			{"tab=all&status=failed&status=-failed", []string{"claude web main", "codex web fix", "codex api blue", "gemini private", "plain cli run", "carol codex blue"}},
+			{"tab=all&kind=-ambient", nil},
+			{"tab=all&source=-cli", nil},
+		}
+		for _, c := range cases {
+			sameSet(t, "bob "+c.query, w.titles(t, w.bob, c.query), c.want)
+		}
+	})
+}
+
+// The menus offer the values of the viewer's own recent items and those
+// shared with them, never another team's.
+func TestFacetsOfferWhatTheViewerSees(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		w.item(t, w.alice, "alice's", func(it *app.Item) {
+			it.AgentName, it.Models, it.Where.Repo, it.Where.Branch = "claude-code", "claude-sonnet-4-5,claude-haiku-4-5", "acme/web", "main"
+		})
+		w.item(t, w.bob, "bob's shared", func(it *app.Item) {
+			it.TeamID, it.Visibility, it.AgentName, it.Models, it.Where.Repo = w.red.ID, app.VisibilityTeam, "codex", "gpt-5", "acme/api"
+		})
+		w.item(t, w.carol, "carol's blue", func(it *app.Item) {
+			it.TeamID, it.Visibility, it.AgentName, it.Where.Repo = w.blue.ID, app.VisibilityTeam, "gemini-cli", "secret/repo"
+		})
+		personal, err := w.s.Facets(context.Background(), w.alice, app.TabPersonal)
+		mustOK(t, err)
+		sameSet(t, "personal agents", personal.Agents, []string{"claude-code"})
+		sameSet(t, "personal models", personal.Models, []string{"claude-haiku-4-5", "claude-sonnet-4-5"})
+		all, err := w.s.Facets(context.Background(), w.alice, app.TabAll)
+		mustOK(t, err)
+		sameSet(t, "all agents", all.Agents, []string{"claude-code", "codex"})
+		sameSet(t, "all repos", all.Repos, []string{"acme/api", "acme/web"})
+		sameSet(t, "all branches", all.Branches, []string{"main"})
+		if len(all.Teams) != 1 || all.Teams[0].Slug != "red" {
+			t.Errorf("alice's teams: %+v", all.Teams)
+		}
+	})
+}
