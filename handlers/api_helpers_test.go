@@ -124,7 +124,7 @@ func (w *apiWorld) call(t testing.TB, token, method, path string, body any, head
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.spec.checkResponse(method, path, resp.StatusCode, raw); err != nil {
+	if err := w.spec.checkResponse(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), raw); err != nil {
 		t.Errorf("response does not follow the OpenAPI document: %v", err)
 	}
 	return apiResponse{Status: resp.StatusCode, Header: resp.Header, Body: raw}

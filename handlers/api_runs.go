@@ -186,6 +186,19 @@ func (s *Server) handleAPIRunList(c echo.Context) error {
 	if err != nil {
 		return app.Errorf(app.EInvalid, "query", "the query string is malformed")
 	}
+	format, err := exportFormat(c.Request(), q)
+	if err != nil {
+		return err
+	}
+	if format != "" {
+		// An export is the whole set: no page size applies.
+		q.Del("limit")
+		query, err := s.exportQuery(ctx, viewerOf(c), q)
+		if err != nil {
+			return err
+		}
+		return s.streamExport(c, query, format)
+	}
 	limit, err := queryLimit(c, app.PageSize, 500)
 	if err != nil {
 		return err

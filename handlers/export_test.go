@@ -21,3 +21,11 @@ func SessionCookie(key, id string) (*http.Cookie, error) {
 	}
 	return &http.Cookie{Name: sessionName, Value: value, Path: "/"}, nil
 }
+
+// SetExportPageSize makes exports read n items at a time, so that a test
+// with a few items crosses pages; it returns the undo.
+func SetExportPageSize(n int) func() {
+	before := exportPageSize
+	exportPageSize = n
+	return func() { exportPageSize = before }
+}

@@ -62,6 +62,7 @@ func (s *Server) routes() {
 
 	signedIn := web.Group("", s.requireViewer)
 	signedIn.GET("/", s.handleView)
+	signedIn.GET("/export", s.handleViewExport)
 	signedIn.GET("/runs/:id", s.handleRunShow)
 	signedIn.GET("/runs/:id/events/stream", s.handleRunTail)
 	signedIn.POST("/runs/:id/share", s.handleShareCreate)

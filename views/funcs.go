@@ -27,6 +27,7 @@ var funcs = template.FuncMap{
 	"toolCall":      toolCall,
 	"agentLabel":    app.AgentLabel,
 	"viewURL":       ViewURL,
+	"exportURL":     ExportURL,
 	"chips":         Chips,
 	"dayShortcuts":  func() []DayShortcut { return DayShortcuts },
 	"isDayShortcut": IsDayShortcut,

@@ -22,6 +22,16 @@ func ViewURL(f app.Filter) string {
 	return "/"
 }
 
+// ExportURL is the address of the whole set a view selects, as a file in
+// the format (csv or ndjson).
+func ExportURL(f app.Filter, format string) string {
+	u := "/export?"
+	if q := f.FirstPage().Encode(); q != "" {
+		u += q + "&"
+	}
+	return u + "format=" + format
+}
+
 // DayShortcut is one of the day menu's quick choices.
 type DayShortcut struct {
 	Value string
