@@ -82,6 +82,9 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error 
 	now := s.Now()
 	t.CreatedAt = now
 	chosen := t.Slug
+	if chosen != "" && !ValidSlug(chosen) {
+		return Errorf(EInvalid, "slug", "%q is not a valid slug", CleanText(chosen))
+	}
 	for attempt := 1; ; attempt++ {
 		t.Slug = chosen
 		if t.Slug == "" {

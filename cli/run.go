@@ -143,7 +143,7 @@ func Run(ctx context.Context, args []string, o Options) error {
 	if *title == "" {
 		*title = strings.Join(command, " ")
 	}
-	newRun["title"] = app.ClipText(strings.Join(strings.Fields(*title), " "), maxTitle)
+	newRun["title"] = app.ClipText(app.CleanText(strings.Join(strings.Fields(*title), " ")), maxTitle)
 	if where := runPlace(o.Getenv); len(where) > 0 {
 		newRun["where"] = where
 	}
@@ -163,22 +163,7 @@ func Run(ctx context.Context, args []string, o Options) error {
 	// Reporting outlives a cancelled ctx: the end of a run is what matters,
 	// and the signals that end agentdeck come through o.Signals.
 	bg := context.WithoutCancel(ctx)
-	createCtx, cancel := context.WithTimeout(bg, o.CreateTimeout)
-	created := make(chan struct{})
-	interrupted := make(chan os.Signal, 1)
-	go func() {
-		select {
-		case sig := <-o.Signals:
-			cancel()
-			interrupted <- sig
-		case <-created:
-			interrupted <- nil
-		}
-	}()
-	err := r.api.do(createCtx, http.MethodPost, "/runs", "", newRun, nil)
-	close(created)
-	cancel()
-	if sig := <-interrupted; sig != nil {
+	if sig, err := r.create(bg, newRun); sig != nil {
 		fmt.Fprintf(o.Stderr, "agentdeck: %v before the command started; it was not run\n", sig)
 		if err != nil {
 			return &ExitError{Code: signalExitCode(sig)}
@@ -188,12 +173,33 @@ func Run(ctx context.Context, args []string, o Options) error {
 		sending, stopSending := context.WithCancel(bg)
 		defer stopSending()
 		return r.drain(sending, stopSending, func() error { return r.finish(sending, signalExitCode(sig), "", nil) })
-	}
-	if err != nil {
+	} else if err != nil {
 		return fmt.Errorf("run: cannot create the run on %s: %w", o.URL, err)
 	}
 	fmt.Fprintf(o.Stderr, "agentdeck: reporting to %s/runs/%s\n", strings.TrimRight(o.URL, "/"), r.id)
 	return r.execute(bg, command)
+}
+
+// create makes the run on the server, retrying for up to CreateTimeout. A
+// signal meanwhile stops it, and is returned with what became of the run:
+// err is nil when it was created all the same.
+func (r *reporter) create(ctx context.Context, newRun map[string]any) (os.Signal, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.o.CreateTimeout)
+	defer cancel()
+	created := make(chan struct{})
+	interrupted := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-r.o.Signals:
+			cancel()
+			interrupted <- sig
+		case <-created:
+			interrupted <- nil
+		}
+	}()
+	err := r.api.do(ctx, http.MethodPost, "/runs", "", newRun, nil)
+	close(created)
+	return <-interrupted, err
 }
 
 // signalExitCode is the exit code of a process a signal ended: 128 + N.

@@ -35,7 +35,7 @@ type badRequest struct {
 var badSegments = []string{"%00", "a%00b", "%FF", "%C3%28", "%E2%80%AE", "%2e%2e", "{long:3000}"}
 
 // badQuery gives every query parameter the app reads a bad value.
-const badQuery = "tab=%00&source=%00&status=%FF&creator=a%00b&day=%00&tz=%00&cursor=%00&limit=%00&type=%00&next=%00&before=%00&after=%00&seen=%00&code=%00&state=%00"
+const badQuery = "tab=%00&source=%00&status=%FF&creator=a%00b&day=%00&tz=%00&cursor=%00&limit=%00&type=%00&next=%00&before=%00&after=%00&seen=%00&code=%00&state=%00&q=a%00b&search=%FF&query=%00"
 
 // badForms give every form field the app reads a bad value.
 var badForms = []string{
