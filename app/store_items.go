@@ -262,10 +262,12 @@ func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
 }
 
 // Summary is the line above the table: how many items the tab and filters
-// select, how many are working now, and their credits in total.
+// select, how many are working now (and have failed, for a saved view's
+// tab), and their credits in total.
 type Summary struct {
 	Items   int64   `bun:"items"`
 	Working int64   `bun:"working"`
+	Failed  int64   `bun:"failed"`
 	Credits Credits `bun:"-"`
 }
 
@@ -297,6 +299,7 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 		TableExpr("(?) AS u", s.unionOfArms(parts)).
 		ColumnExpr("COUNT(*) AS items").
 		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
+		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
 		ColumnExpr("CAST(COALESCE(SUM(inference_credits / ? + compute_credits / ?), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
 		ColumnExpr("CAST(COALESCE(SUM(inference_credits % ? + compute_credits % ?), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
 		Scan(ctx, &row)

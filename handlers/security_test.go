@@ -26,6 +26,7 @@ type csrfFixture struct {
 	token    string
 	runID    string // ana's run in team red, shared by a link
 	tokenID  int64  // ana's access token
+	viewID   int64  // ana's saved view, shared with red
 }
 
 func newCSRFFixture(t *testing.T, s *app.Store) *csrfFixture {
@@ -45,6 +46,9 @@ func newCSRFFixture(t *testing.T, s *app.Store) *csrfFixture {
 	tok, _, err := s.CreateAccessToken(ctx, ana.User.ID, "ci", time.Time{})
 	mustDo(t, err)
 	fx.tokenID = tok.ID
+	sv, err := s.SaveView(ctx, ana, app.NewSavedView{Name: "Red failures", Query: "tab=all&status=failed", TeamSlug: "red"})
+	mustDo(t, err)
+	fx.viewID = sv.ID
 	for _, h := range []string{"ana", "ben", "cy"} {
 		fx.clients[h] = a.signIn(t, h)
 	}
@@ -140,8 +144,36 @@ var csrfCases = map[string]csrfCase{
 			list, err := fx.s.AccessTokens(context.Background(), viewerOf(t, fx.s, "ana").User.ID)
 			return err == nil && slices.ContainsFunc(list, func(tok *app.AccessToken) bool { return tok.ID == fx.tokenID && !tok.RevokedAt.IsZero() })
 		}},
+	"POST /views": {as: "ben", path: fixed("/views"), form: url.Values{"name": {"Mine"}, "query": {"status=working"}}, status: http.StatusSeeOther,
+		done: func(t *testing.T, fx *csrfFixture) bool { return slices.Contains(savedViewNames(t, fx, "ben"), "Mine") }},
+	"POST /views/:id/name": {as: "ana", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/name" },
+		form: url.Values{"name": {"Crimson failures"}}, status: http.StatusSeeOther,
+		done: func(t *testing.T, fx *csrfFixture) bool {
+			return slices.Contains(savedViewNames(t, fx, "ana"), "Crimson failures")
+		}},
+	"POST /views/:id/delete": {as: "ana", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/delete" },
+		status: http.StatusSeeOther,
+		done:   func(t *testing.T, fx *csrfFixture) bool { return len(savedViewNames(t, fx, "ana")) == 0 }},
+	"POST /views/:id/landing": {as: "ben", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/landing" },
+		status: http.StatusSeeOther,
+		done: func(t *testing.T, fx *csrfFixture) bool {
+			landing, err := fx.s.LandingView(context.Background(), viewerOf(t, fx.s, "ben"))
+			return err == nil && landing != nil && landing.ID == fx.viewID
+		}},
 	"POST /invites/:token": {as: "cy", path: func(fx *csrfFixture) string { return "/invites/" + fx.token }, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "cy") == app.RoleMember }},
+}
+
+// savedViewNames are the names of the saved views a person sees.
+func savedViewNames(t *testing.T, fx *csrfFixture, handle string) []string {
+	t.Helper()
+	views, err := fx.s.SavedViews(context.Background(), viewerOf(t, fx.s, handle))
+	mustDo(t, err)
+	var names []string
+	for _, sv := range views {
+		names = append(names, sv.Name)
+	}
+	return names
 }
 
 func fixed(path string) func(*csrfFixture) string { return func(*csrfFixture) string { return path } }

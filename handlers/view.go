@@ -25,6 +25,16 @@ func (s *Server) handleView(c echo.Context) error {
 	}
 	c.Response().Header().Add("Vary", "HX-Request")
 	fragment := isFragmentRequest(c.Request())
+	if !fragment && c.Request().URL.RawQuery == "" {
+		// "/" alone opens the person's landing view, when they chose one.
+		landing, err := s.store.LandingView(ctx, v)
+		if err != nil {
+			return err
+		}
+		if landing != nil {
+			return c.Redirect(http.StatusSeeOther, views.SavedViewURL(landing))
+		}
+	}
 	if fragment && q.Get("cursor") != "" {
 		// "Load more": the next rows, without the summary.
 		view, err := s.store.ViewOf(ctx, v, q, app.ViewOptions{})
@@ -43,10 +53,10 @@ func (s *Server) handleView(c echo.Context) error {
 	data := views.ResultsPage(view, s.store.Now())
 	data.Layout = s.layout(c, "Runs", "runs")
 	data.Notices = noticesOf(view.Problems)
-	data.Tabs = []views.TabLink{
-		{Label: "Personal", URL: views.ViewURL(f.WithTab(app.TabPersonal)), Active: f.Tab == app.TabPersonal},
-		{Label: "All", URL: views.ViewURL(f.WithTab(app.TabAll)), Active: f.Tab == app.TabAll},
+	if data.Tabs, err = s.viewTabs(ctx, v, f); err != nil {
+		return err
 	}
+	data.TabsURL, data.SaveQuery = views.TabsURL(f), app.SavedQuery(f)
 	data.Fragment = fragment
 	// The form (or its search box) asked for these results itself, so it
 	// already shows them; a chip, a tab or Clear needs the form brought in
@@ -62,6 +72,7 @@ func (s *Server) handleView(c echo.Context) error {
 			return err
 		}
 		data.Menus = views.Menus(f, facets)
+		data.Teams = facets.Teams
 	}
 	if fragment {
 		c.Response().Header().Set("HX-Push-Url", views.ViewURL(f.FirstPage()))

@@ -81,7 +81,8 @@ func TestFragmentPushesTheCanonicalURL(t *testing.T) {
 	maya := a.signIn(t, "maya")
 	cases := []struct{ path, pushed string }{
 		{"/?status=failed&tab=all&source=slack&source=slack", "/?tab=all&source=slack&status=failed"},
-		{"/?tab=personal", "/"},
+		{"/?tab=personal", "/?tab=personal"}, // "/" opens the landing view
+		{"/", "/?tab=personal"},
 		{"/?day=2026-11-20&tz=Europe%2FBerlin&creator=jonas", "/?creator=jonas&day=2026-11-20&tz=Europe%2FBerlin"},
 		{"/?day=date&date=2026-11-20", "/?day=2026-11-20"},
 		{"/?status=bogus&status=success", "/?status=success"},

@@ -15,11 +15,16 @@ type Layout struct {
 	Nav   string    // the active top-level section
 }
 
-// TabLink is one of the view's tabs.
+// TabLink is one of the view's tabs. A saved view's tab (Saved) shows how
+// many of its runs are working and have failed, and names the team it is
+// shared with.
 type TabLink struct {
-	Label  string
-	URL    string
-	Active bool
+	Label           string
+	URL             string
+	Active          bool
+	Saved           bool
+	Working, Failed int64
+	Team            string
 }
 
 // ViewPage is the management view (§3).
@@ -52,6 +57,18 @@ type ViewPage struct {
 	// rows mark.
 	Menus     []Menu
 	Highlight []string
+	// TabsURL refreshes the tabs' counts; SaveQuery is what saving the
+	// view keeps, and Teams those it may be shared with.
+	TabsURL   string
+	SaveQuery string
+	Teams     []*app.Team
+}
+
+// SavedViewsPage lists the saved views a person sees.
+type SavedViewsPage struct {
+	Layout
+	Views []*app.SavedView
+	Error string
 }
 
 // SignInPage lists the ways to sign in.

@@ -28,6 +28,7 @@ var funcs = template.FuncMap{
 	"agentLabel":    app.AgentLabel,
 	"viewURL":       ViewURL,
 	"exportURL":     ExportURL,
+	"savedViewURL":  SavedViewURL,
 	"chips":         Chips,
 	"dayShortcuts":  func() []DayShortcut { return DayShortcuts },
 	"isDayShortcut": IsDayShortcut,

@@ -16,10 +16,27 @@ import (
 
 // ViewURL is the view's address for a filter.
 func ViewURL(f app.Filter) string {
-	if q := f.Encode(); q != "" {
-		return "/?" + q
+	return viewPath(f.Encode())
+}
+
+// viewPath is the view's address for a query string. The plain Personal tab
+// names itself, as "/" opens a person's landing view when they chose one.
+func viewPath(query string) string {
+	if query == "" {
+		return "/?tab=personal"
 	}
-	return "/"
+	return "/?" + query
+}
+
+// SavedViewURL is the address of a saved view.
+func SavedViewURL(sv *app.SavedView) string { return viewPath(sv.Query) }
+
+// TabsURL is the address of a view's tabs alone, to refresh their counts.
+func TabsURL(f app.Filter) string {
+	if q := f.FirstPage().Encode(); q != "" {
+		return "/views/tabs?" + q
+	}
+	return "/views/tabs"
 }
 
 // ExportURL is the address of the whole set a view selects, as a file in

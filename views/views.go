@@ -43,25 +43,27 @@ func declare(name string) Template {
 
 // The pages and the fragments that handlers and live streams render.
 var (
-	PageView     = declare("view")
-	ViewFragment = declare("view#fragment") // a filter change's answer
-	ViewMore     = declare("view#more")     // "Load more"
-	ViewResults  = declare("view#results")
-	ViewSummary  = declare("view#summary")
-	ViewRow      = declare("view#row")
-	PageRun      = declare("run")
-	RunHead      = declare("run#head")
-	RunMessages  = declare("run#messages")
-	RunLogs      = declare("run#logs")
-	RunOutputs   = declare("run#outputs")
-	RunLogLines  = declare("run#log-lines")
-	PageInvite   = declare("invite")
-	PageTeams    = declare("teams")
-	PageTeam     = declare("team")
-	TeamInvites  = declare("team#invites")
-	PageTokens   = declare("tokens")
-	PageSignIn   = declare("signin")
-	PageError    = declare("error")
+	PageView       = declare("view")
+	ViewFragment   = declare("view#fragment") // a filter change's answer
+	ViewMore       = declare("view#more")     // "Load more"
+	ViewResults    = declare("view#results")
+	ViewSummary    = declare("view#summary")
+	ViewRow        = declare("view#row")
+	ViewTabs       = declare("view#tabs")
+	PageSavedViews = declare("views")
+	PageRun        = declare("run")
+	RunHead        = declare("run#head")
+	RunMessages    = declare("run#messages")
+	RunLogs        = declare("run#logs")
+	RunOutputs     = declare("run#outputs")
+	RunLogLines    = declare("run#log-lines")
+	PageInvite     = declare("invite")
+	PageTeams      = declare("teams")
+	PageTeam       = declare("team")
+	TeamInvites    = declare("team#invites")
+	PageTokens     = declare("tokens")
+	PageSignIn     = declare("signin")
+	PageError      = declare("error")
 )
 
 // New parses every page; a template error fails here, at boot, rather than

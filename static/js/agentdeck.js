@@ -1,7 +1,8 @@
 // agentdeck's own behaviour, beyond what htmx does: the viewer's time zone,
 // the day menu's date picker, menus that close like menus, rows that open
-// with one click, placing rows that arrive live, following a session's live
-// tail, and the ticking duration of working runs.
+// with one click, placing rows that arrive live, the saved views' counts,
+// the view's keys, following a session's live tail, and the ticking
+// duration of working runs.
 (function () {
   "use strict";
 
@@ -204,6 +205,23 @@
     }
   });
 
+  // A saved view's tab counts its working and failed runs. As the runs
+  // shown change, the tabs ask for fresh counts: at most every 5 seconds,
+  // the last change always followed by one.
+  var countsTimer = null;
+  var countsAskedAt = 0;
+  function askForCounts() {
+    countsTimer = null;
+    countsAskedAt = Date.now();
+    var tabs = document.getElementById("tabs");
+    if (tabs && tabs.querySelector(".tab--saved") && window.htmx) htmx.trigger(tabs, "refresh-counts");
+  }
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var type = e.detail.type;
+    if (type !== "item" && type !== "gone" && type !== "summary" && type !== "results") return;
+    if (countsTimer === null) countsTimer = setTimeout(askForCounts, Math.max(0, countsAskedAt + 5000 - Date.now()));
+  });
+
   // A live stream's last words: "signedout" when the session ended (the page
   // stops listening and goes to sign in, back here afterwards), "paused"
   // when the person's newer pages took its place (the browser reconnects by
@@ -233,6 +251,54 @@
   document.addEventListener("htmx:sseOpen", function (e) {
     var note = e.target.querySelector && e.target.querySelector("[data-live-paused]");
     if (note) note.remove();
+  });
+
+  // Keys on the view: j and k move through the rows (Enter opens the one
+  // in focus, as any link), / goes to the search, f opens the filter menus,
+  // ? lists the keys. Nothing fires while one types in a field, or with a
+  // modifier held; everything here is also a click or a Tab away.
+  function typing(t) {
+    return t.closest && t.closest("input, textarea, select, [contenteditable], dialog[open]");
+  }
+  function moveRow(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("#rows > tr .row__link"));
+    if (links.length === 0) return;
+    var at = links.indexOf(document.activeElement);
+    var next = at < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(links.length - 1, Math.max(0, at + step));
+    links[next].focus();
+    links[next].closest("tr").scrollIntoView({ block: "nearest" });
+  }
+  function showKeys() {
+    var keys = document.getElementById("keys");
+    if (keys && !keys.open) keys.showModal();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (!document.getElementById("results")) return;
+    switch (e.key) {
+      case "j": moveRow(1); break;
+      case "k": moveRow(-1); break;
+      case "/": {
+        var search = document.getElementById("search");
+        if (!search) return;
+        search.focus();
+        search.select();
+        break;
+      }
+      case "f": {
+        var menu = document.querySelector("#filters details.menu");
+        if (!menu) return;
+        menu.setAttribute("open", "");
+        menu.querySelector("summary").focus();
+        break;
+      }
+      case "?": showKeys(); break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-show-keys]")) showKeys();
   });
 
   // The session page's live tail. The browser resumes a dropped stream by
