@@ -67,22 +67,34 @@ func ParseCredits(s string) (Credits, error) {
 
 // String prints the exact amount with no trailing zeros beyond two places:
 // "1.25", "0.50", "3.141593".
-func (c Credits) String() string {
-	sign := ""
+func (c Credits) String() string { return string(c.appendTo(make([]byte, 0, 24))) }
+
+// appendTo appends the amount as String prints it. Exports print millions
+// of amounts, so it builds the text without fmt.
+func (c Credits) appendTo(b []byte) []byte {
+	u := uint64(c)
 	if c < 0 {
-		sign, c = "-", -c
+		b = append(b, '-')
+		u = uint64(-c)
 	}
-	frac := fmt.Sprintf("%06d", int64(c%creditUnit))
-	frac = strings.TrimRight(frac, "0")
-	for len(frac) < 2 {
-		frac += "0"
+	b = strconv.AppendUint(b, u/creditUnit, 10)
+	b = append(b, '.')
+	var frac [6]byte
+	f := u % creditUnit
+	for i := 5; i >= 0; i-- {
+		frac[i] = byte('0' + f%10)
+		f /= 10
 	}
-	return fmt.Sprintf("%s%d.%s", sign, int64(c/creditUnit), frac)
+	n := 6
+	for n > 2 && frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
 }
 
-// MarshalJSON writes the amount as a decimal string, so no client parses it
-// into a float by accident.
-func (c Credits) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+// MarshalText gives the amount as String prints it; in JSON that is a
+// decimal string, so no client parses it into a float by accident.
+func (c Credits) MarshalText() ([]byte, error) { return c.appendTo(nil), nil }
 
 // UnmarshalJSON accepts a decimal string or a bare JSON number, reading the
 // number's text exactly.

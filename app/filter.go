@@ -66,6 +66,14 @@ type Choice[T ~string] struct {
 	Not []T
 }
 
+// picksRows reports whether the filter keeps some rows of an arm by values
+// its index carries but does not order by (kind, source, status, agent,
+// model, repository, branch): creator, team and day pick ranges of it.
+func (f Filter) picksRows() bool {
+	return !f.Kinds.Empty() || !f.Sources.Empty() || !f.Statuses.Empty() || !f.Agents.Empty() ||
+		!f.Models.Empty() || !f.Repos.Empty() || !f.Branches.Empty()
+}
+
 // Empty reports whether the choice narrows nothing.
 func (c Choice[T]) Empty() bool { return len(c.Is)+len(c.Not) == 0 }
 

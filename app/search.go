@@ -58,10 +58,19 @@ func (s *Store) searchTerms(q string) string {
 	return strings.Join(terms, " ")
 }
 
-// whereSearch keeps the items whose title or first prompt has the words.
-func (s *Store) whereSearch(sel *bun.SelectQuery, terms string) *bun.SelectQuery {
+// whereSearch keeps the rows whose title or first prompt has the words;
+// table qualifies the columns it reads ("" for items itself).
+func (s *Store) whereSearch(sel *bun.SelectQuery, terms, table string) *bun.SelectQuery {
 	if s.dialect == "postgres" {
-		return sel.Where("search @@ to_tsquery('english', ?)", terms)
+		return sel.Where(table+"search @@ to_tsquery('english', ?)", terms)
 	}
-	return sel.Where("rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", terms)
+	return sel.Where(table+"rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", terms)
+}
+
+// searchColumn is the column whereSearch reads, for a derived table to carry.
+func (s *Store) searchColumn() string {
+	if s.dialect == "postgres" {
+		return "search"
+	}
+	return "rowid"
 }

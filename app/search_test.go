@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/agentdeck/agentdeck/app"
@@ -168,6 +169,43 @@ func TestFacetsOfferWhatTheViewerSees(t *testing.T) {
 		sameSet(t, "all branches", all.Branches, []string{"main"})
 		if len(all.Teams) != 1 || all.Teams[0].Slug != "red" {
 			t.Errorf("alice's teams: %+v", all.Teams)
+		}
+	})
+}
+
+// A search's summary counts its matches up to SearchSummaryCap; beyond, it
+// says there are more rather than reading every one.
+func TestSearchSummaryCountsUpToItsCap(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		for i := range app.SearchSummaryCap + 1 {
+			status := app.StatusSuccess
+			if i < 3 {
+				status = app.StatusFailed
+			}
+			w.item(t, w.alice, fmt.Sprintf("Flaky test %d", i), func(it *app.Item) { it.Status, it.Inference = status, app.Credits(1_000_000) })
+		}
+		w.item(t, w.alice, "Something else", nil)
+		summary := func(raw string) app.Summary {
+			t.Helper()
+			q, err := url.ParseQuery(raw)
+			mustOK(t, err)
+			view, err := s.ViewOf(ctx, w.alice, q, app.ViewOptions{Rows: -1, Summary: true})
+			mustOK(t, err)
+			return view.Summary
+		}
+		if got := summary("q=flaky"); !got.More || got.Items != app.SearchSummaryCap {
+			t.Errorf("q=flaky: %+v, want more than %d", got, app.SearchSummaryCap)
+		}
+		if got := summary("q=flaky&status=failed"); got.More || got.Items != 3 || got.Failed != 3 || got.Credits != app.Credits(3_000_000) {
+			t.Errorf("q=flaky&status=failed: %+v, want 3 failed items of 3 credits", got)
+		}
+		if got := summary("q=else"); got.More || got.Items != 1 {
+			t.Errorf("q=else: %+v, want one item", got)
+		}
+		if got := summary(""); got.More || got.Items != int64(app.SearchSummaryCap)+2 {
+			t.Errorf("no search: %+v, want every item counted", got)
 		}
 	})
 }

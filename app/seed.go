@@ -314,7 +314,53 @@ func seedItem(r seedRand, creator *User, teamIdx []int, teams []*Team, created t
 		it.Compute = Credits(math.Round(dur.Minutes()*6)) * (creditUnit / 100)
 		it.ExternalURL = seedExternalURL(r, source, ref)
 	}
+	seedAgent(r, it, ref)
 	return it
+}
+
+// seedAgents are the agents the seed's runs use, with the models each
+// reports, and the repositories they work in.
+var (
+	seedAgents = []struct {
+		name   string
+		weight int
+		models []string
+	}{
+		{"claude-code", 55, []string{"claude-sonnet-4-5", "claude-sonnet-4-5,claude-haiku-4-5", "claude-opus-4-1"}},
+		{"codex", 30, []string{"gpt-5-codex", "gpt-5"}},
+		{"gemini-cli", 15, []string{"gemini-2.5-pro", "gemini-2.5-flash"}},
+	}
+	seedRepos       = []string{"acme/web", "acme/api", "acme/billing", "acme/infra", "acme/docs"}
+	seedPromptTails = []string{
+		"Keep the public API unchanged and add tests.", "Look at the logs first, then propose a fix.",
+		"Open a pull request when the tests pass.", "Explain what you change and why.",
+		"Stay within the existing style; no new dependencies.",
+	}
+)
+
+// seedAgent says which agent ran most items, where, with which models and
+// from what first prompt; some ambient runs are plain commands.
+func seedAgent(r seedRand, it *Item, ref int) {
+	if it.Kind == KindAmbient && r.IntN(100) < 20 {
+		return
+	}
+	weights := make([]int, len(seedAgents))
+	for i, a := range seedAgents {
+		weights[i] = a.weight
+	}
+	a := pick(r, weights, seedAgents)
+	it.AgentName, it.AgentSession = a.name, it.ID
+	it.Models = a.models[r.IntN(len(a.models))]
+	it.Where.Repo = seedRepos[r.IntN(len(seedRepos))]
+	switch r.IntN(4) {
+	case 0, 1:
+		it.Where.Branch = "main"
+	case 2:
+		it.Where.Branch = fmt.Sprintf("fix/eng-%d", ref)
+	default:
+		it.Where.Branch = fmt.Sprintf("feat/eng-%d", ref)
+	}
+	it.FirstPrompt = it.Title + ". " + seedPromptTails[r.IntN(len(seedPromptTails))]
 }
 
 func seedExternalURL(r seedRand, s Source, ref int) string {

@@ -160,7 +160,7 @@ func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
 		}
 	}
 	if q.Search != "" {
-		sel = s.whereSearch(sel, q.Search)
+		sel = s.whereSearch(sel, q.Search, "")
 	}
 	if !q.From.IsZero() {
 		sel = sel.Where("created_at >= ?", q.From).Where("created_at < ?", q.To)
@@ -269,7 +269,22 @@ type Summary struct {
 	Working int64   `bun:"working"`
 	Failed  int64   `bun:"failed"`
 	Credits Credits `bun:"-"`
+	// More says a search matched more than SearchSummaryCap items: they
+	// were not all counted, and Items is that cap.
+	More bool `bun:"-"`
 }
+
+// SearchSummaryCap is the most matches of a search the summary promises to
+// count. A common word matches a good part of all items, and counting each
+// match reads it, on every keystroke of a search typed as one goes; when a
+// look at each arm's newest items already finds more matches than this, the
+// summary says "more than" instead.
+const SearchSummaryCap = 1000
+
+// searchProbe is how many of each arm's newest items that look reads: along
+// the arm's own index, as a common word's matches lie close together there
+// while a search index would hand over every one of them.
+const searchProbe = 2000
 
 // Summary counts everything the query selects, ignoring its cursor.
 //
@@ -286,9 +301,22 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	if len(arms) == 0 {
 		return sum, nil
 	}
+	columns := []string{"status", "inference_credits", "compute_credits"}
+	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
+	if q.Search != "" {
+		found, probed, err := s.searchProbe(ctx, q, arms)
+		if err != nil || found > SearchSummaryCap {
+			return Summary{Items: SearchSummaryCap, More: found > SearchSummaryCap}, err
+		}
+		if found*commonWord >= probed {
+			// A word this common is cheaper to check on each of the arm's
+			// rows than to gather from the search index.
+			armOf = func(a arm) *bun.SelectQuery { return s.searchEachRow(q, a, columns...) }
+		}
+	}
 	parts := make([]*bun.SelectQuery, len(arms))
 	for i, a := range arms {
-		parts[i] = s.armQuery(q, a, "status", "inference_credits", "compute_credits")
+		parts[i] = armOf(a)
 	}
 	var row struct {
 		Summary
@@ -309,6 +337,62 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	sum = row.Summary
 	sum.Credits = addCredits(row.Whole, row.Micro)
 	return sum, nil
+}
+
+// commonWord: a search matching one in this many of the newest items is
+// common, and checked on each row (see searchEachRow).
+const commonWord = 20
+
+// searchProbe looks at the newest searchProbe items of each arm, filtered as
+// asked but for the search, and counts them and the matches among them. The
+// newest are picked from the arm's index alone, and only they are read.
+func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm) (found, probed int64, err error) {
+	unsearched := q
+	unsearched.Search = ""
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		match := s.whereSearch(s.db.NewSelect().ColumnExpr("1"), q.Search, "probed.")
+		if !q.Filter.picksRows() {
+			// The arm's newest rows are the newest items: read them in turn.
+			newest := s.armQuery(unsearched, a, s.searchColumn()).OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
+			parts[i] = s.db.NewSelect().TableExpr("(?) AS probed", newest).
+				ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
+			continue
+		}
+		// Filters pick some of the arm's rows: pick them from the index and
+		// read only those.
+		newest := s.armQuery(unsearched, a, "id").OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
+		parts[i] = s.db.NewSelect().TableExpr("(?) AS newest", newest).
+			Join("JOIN items AS probed ON probed.id = newest.id").
+			ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
+	}
+	var row struct {
+		Found  int64 `bun:"found"`
+		Probed int64 `bun:"probed"`
+	}
+	err = s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).
+		ColumnExpr("COALESCE(SUM(found), 0) AS found").ColumnExpr("COUNT(*) AS probed").
+		Scan(ctx, &row)
+	if err != nil {
+		return 0, 0, fmt.Errorf("app: probe search matches: %w", err)
+	}
+	return row.Found, row.Probed, nil
+}
+
+// searchEachRow is an arm's query with the search checked on each of its
+// rows rather than through the search index: the arm's rows are picked from
+// its index alone (OFFSET 0 keeps the planner from merging the two queries,
+// which would let it reach for the search index again), and only they are
+// read to check the words.
+func (s *Store) searchEachRow(q Query, a arm, columns ...string) *bun.SelectQuery {
+	unsearched := q
+	unsearched.Search = ""
+	rows := s.armQuery(unsearched, a, append([]string{"id"}, columns...)...).Offset(0)
+	sel := s.db.NewSelect().TableExpr("(?) AS arm", rows).Join("JOIN items AS checked ON checked.id = arm.id")
+	for _, c := range columns {
+		sel = sel.ColumnExpr("arm.?", bun.Ident(c))
+	}
+	return s.whereSearch(sel, q.Search, "checked.")
 }
 
 // addCredits is whole credits plus micro millionths, held at the largest

@@ -39,9 +39,15 @@ func TestBrowserSearchAsYouTypeSwapsTheTableAndPushesTheURL(t *testing.T) {
 		if want == 0 || !strings.HasPrefix(state.Summary, strconv.FormatInt(want, 10)+" item") {
 			t.Fatalf("the summary says %q, want %d items", state.Summary, want)
 		}
-		unmarked := value(t, b, chromedp.Evaluate[int](`[...document.querySelectorAll("#rows .row__link")].filter(l => !/^fix/i.test(l.querySelector("mark")?.textContent ?? "")).length`))
+		// Each row marks the word where it was found: in its title, or else
+		// in the excerpt of its first prompt.
+		unmarked := value(t, b, chromedp.Evaluate[int](`[...document.querySelectorAll("#rows > tr")].filter(r => `+
+			`!/^fix$/i.test(r.querySelector(".row__link mark, .row__prompt mark")?.textContent ?? "")).length`))
 		if unmarked != 0 {
 			t.Errorf("%d of %d rows do not mark the searched word", unmarked, len(state.Rows))
+		}
+		if n := value(t, b, chromedp.Evaluate[int](`document.querySelectorAll("#rows .row__prompt mark").length`)); n == 0 {
+			t.Errorf("no row shows the word in its first prompt, though the search reads prompts too")
 		}
 		if focus := value(t, b, chromedp.Evaluate[string](`document.activeElement.id`)); focus != "search" {
 			t.Errorf("the focus moved to %q while typing", focus)

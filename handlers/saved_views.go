@@ -39,8 +39,10 @@ func (s *Server) viewTabs(ctx context.Context, v app.Viewer, f app.Filter) ([]vi
 		if err != nil {
 			return nil, err
 		}
-		tab := views.TabLink{Label: sv.Name, URL: views.SavedViewURL(sv), Active: on, Saved: true,
-			Working: view.Summary.Working, Failed: view.Summary.Failed}
+		tab := views.TabLink{Label: sv.Name, URL: views.SavedViewURL(sv), Active: on, Saved: true}
+		if !view.Summary.More {
+			tab.Working, tab.Failed = view.Summary.Working, view.Summary.Failed
+		}
 		if sv.Team != nil {
 			tab.Team = sv.Team.Name
 		}

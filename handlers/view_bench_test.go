@@ -65,7 +65,8 @@ func BenchmarkViewFragment(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	store := benchStore(b, base, n)
+	store := benchStore(b, base, fmt.Sprintf("bench_v%d_%d", benchDataVersion, n),
+		app.SeedOptions{Users: benchUsers, Teams: benchTeams, Items: n, Days: benchDays, Now: benchNow, Seed: 2026})
 	rec := &statementRecorder{}
 	store.DB().AddQueryHook(rec)
 	a := newTestApp(b, store, nil)
@@ -93,6 +94,11 @@ func BenchmarkViewFragment(b *testing.B) {
 		b.Fatalf("%s has %d teammates, want two at least", benchViewer, len(others))
 	}
 	mate, mate2 := others[0], others[1]
+	memberships, err := store.TeamsOf(ctx, viewer)
+	if err != nil || len(memberships) == 0 {
+		b.Fatalf("%s's teams: %v", benchViewer, err)
+	}
+	team := memberships[0].Team.Slug
 
 	allTab := benchCase{"all", "/?tab=all", ""}
 	cases := []benchCase{
@@ -106,6 +112,20 @@ func BenchmarkViewFragment(b *testing.B) {
 		{"all,day=today", "/?tab=all&day=today", "filters"},
 		{"all,day=7d,status=failed", "/?tab=all&status=failed&day=7d", "filters"},
 		{"personal,source=slack,day=yesterday", "/?source=slack&day=yesterday", "filters"},
+		// Search, as one types it (the search box asks), and the filters of
+		// the second release, each also left out.
+		{"all,q=fix", "/?tab=all&q=fix", "search"},
+		{"all,q=billing+webhook", "/?tab=all&q=billing+webhook", "search"},
+		{"all,q=fix,status=failed", "/?tab=all&q=fix&status=failed", "filters"},
+		{"all,kind=interactive", "/?tab=all&kind=interactive", "filters"},
+		{"all,agent=codex", "/?tab=all&agent=codex", "filters"},
+		{"all,agent=gemini-cli", "/?tab=all&agent=gemini-cli", "filters"},
+		{"all,model=claude-haiku-4-5", "/?tab=all&model=claude-haiku-4-5", "filters"},
+		{"all,repo=acme/web", "/?tab=all&repo=acme/web", "filters"},
+		{"all,branch=main", "/?tab=all&branch=main", "filters"},
+		{"all,team=" + team, "/?tab=all&team=" + team, "filters"},
+		{"all,source=-slack,status=-success", "/?tab=all&source=-slack&status=-success", "filters"},
+		{"all,agent=codex,repo=acme/web,day=7d", "/?tab=all&agent=codex&repo=acme/web&day=7d", "filters"},
 	}
 	// "Load more" continues All from the cursor its first page hands out.
 	resp, first := a.get(b, client, allTab.path, htmx(allTab.trigger))
@@ -126,7 +146,7 @@ func BenchmarkViewFragment(b *testing.B) {
 		stmts[i] = rec.stop()
 		b.Logf("%s: %s: %d rows, %d statements", c.name, c.path, rows, len(stmts[i]))
 		for _, q := range stmts[i] {
-			checkPlan(b, sqldb, c.name, q, maxArms(b, c, viewer)*(app.PageSize+1))
+			checkPlan(b, sqldb, c.name, q, maxArms(b, c, viewer)*largestLimit(q))
 		}
 	}
 	store.DB().ResetQueryHooks()
@@ -157,6 +177,21 @@ func maxArms(b *testing.B, c benchCase, v app.Viewer) int {
 	}
 	return 1 + len(v.TeamIDs)*max(1, len(u.Query()["creator"]))
 }
+
+// largestLimit is the largest LIMIT a statement puts on its arms (a page of
+// rows and one, or the menus' window of recent items); a page's when it has
+// none.
+func largestLimit(q string) int {
+	most := app.PageSize + 1
+	for _, m := range limitClause.FindAllStringSubmatch(q, -1) {
+		if n, err := strconv.Atoi(m[1]); err == nil {
+			most = max(most, n)
+		}
+	}
+	return most
+}
+
+var limitClause = regexp.MustCompile(`LIMIT (\d+)`)
 
 // loadMoreURL finds the address of the "Load more" link in a fragment.
 var loadMoreURL = regexp.MustCompile(`class="button" href="([^"]+)"`)
@@ -390,13 +425,17 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 	}
 }
 
-// benchStore opens the data set of n items in BENCH_DATABASE_URL's database,
-// in a schema of its own per size. An empty schema is migrated, seeded and
+// benchDataVersion names the seed's shape in the schema's name, so that a
+// data set seeded before the seed changed is not reused: version 2 has
+// agents, models, repositories, branches and first prompts.
+const benchDataVersion = 2
+
+// benchStore opens a data set seeded with opts in BENCH_DATABASE_URL's
+// database, in the named schema. An empty schema is migrated, seeded and
 // vacuumed (so that index-only scans need not visit the table); a seeded one
 // is reused as it is.
-func benchStore(b *testing.B, base string, n int) *app.Store {
+func benchStore(b *testing.B, base, schema string, opts app.SeedOptions) *app.Store {
 	ctx := context.Background()
-	schema := fmt.Sprintf("bench_%d", n)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		b.Fatalf("open %s: %v", base, err)
@@ -432,15 +471,14 @@ func benchStore(b *testing.B, base string, n int) *app.Store {
 		b.Fatal(err)
 	}
 	switch {
-	case users == benchUsers && items == int64(n):
+	case users == int64(opts.Users) && items == int64(opts.Items):
 		b.Logf("reusing schema %s: %d users, %d items", schema, users, items)
 		return store
 	case users != 0 || items != 0:
 		b.Fatalf("schema %s holds %d users and %d items, not %d and %d; drop it (DROP SCHEMA %s CASCADE) and run again",
-			schema, users, items, benchUsers, n, schema)
+			schema, users, items, opts.Users, opts.Items, schema)
 	}
 	start := time.Now()
-	opts := app.SeedOptions{Users: benchUsers, Teams: benchTeams, Items: n, Days: benchDays, Now: benchNow, Seed: 2026}
 	if err := store.Seed(ctx, opts); err != nil {
 		b.Fatal(err)
 	}
@@ -450,6 +488,6 @@ func benchStore(b *testing.B, base string, n int) *app.Store {
 			b.Fatalf("vacuum %s: %v", t, err)
 		}
 	}
-	b.Logf("seeded schema %s with %d items in %v, vacuumed and analysed in %v", schema, n, seeded.Round(time.Second), (time.Since(start) - seeded).Round(time.Second))
+	b.Logf("seeded schema %s with %d items in %v, vacuumed and analysed in %v", schema, opts.Items, seeded.Round(time.Second), (time.Since(start) - seeded).Round(time.Second))
 	return store
 }

@@ -101,3 +101,22 @@ func TestRowsEscapeEverythingTheyShow(t *testing.T) {
 		t.Errorf("%d rows, want 2", got)
 	}
 }
+
+// A row found by its first prompt shows the words found there, marked and
+// escaped; one found by its title does not.
+func TestRowsShowWherePromptMatched(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	byPrompt := &app.Item{ID: app.NewItemID(), Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess,
+		Title: "Nightly audit", CreatedAt: now, FirstPrompt: "Check <script>x</script> every package for the billing webhook and report."}
+	byTitle := &app.Item{ID: app.NewItemID(), Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess,
+		Title: "Fix the billing webhook", CreatedAt: now, FirstPrompt: "The billing webhook retries forever."}
+	out := string(Rows([]*app.Item{byPrompt, byTitle}, now, time.UTC, []string{"billing"}))
+	for _, want := range []string{`<span class="row__prompt">“…`, `the <mark>billing</mark> webhook`, `script&gt;`, `Fix the <mark>billing</mark> webhook</a>`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rows lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, `class="row__prompt"`) != 1 || strings.Contains(out, "<script>") {
+		t.Errorf("want one prompt excerpt, escaped:\n%s", out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentdeck/agentdeck/app"
 )
@@ -98,7 +99,7 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 	b.WriteString(`>`)
 	writeMarked(b, it.Title, highlight)
 	b.WriteString(`</a>`)
-	writeRowMeta(b, it)
+	writeRowMeta(b, it, highlight)
 	b.WriteString(`</td>`)
 
 	b.WriteString(`<td class="col-source"><span class="source source--`)
@@ -162,7 +163,10 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 // writeRowMeta writes the title's second, quieter line: the agent, where it
 // ran, and what the status alone does not say (what a blocked item waits
 // for, why a failed one failed, a missing price).
-func writeRowMeta(b *strings.Builder, it *app.Item) {
+//
+// When a search found the item by its first prompt rather than its title,
+// the words found are shown in their place in the prompt.
+func writeRowMeta(b *strings.Builder, it *app.Item, highlight []string) {
 	var parts []string
 	if it.AgentName != "" {
 		parts = append(parts, app.AgentLabel(it.AgentName))
@@ -180,7 +184,8 @@ func writeRowMeta(b *strings.Builder, it *app.Item) {
 	for _, m := range it.UnpricedModelList() {
 		parts = append(parts, "no price for model "+m)
 	}
-	if len(parts) == 0 {
+	excerpt := promptExcerpt(it, highlight)
+	if len(parts) == 0 && excerpt == "" {
 		return
 	}
 	b.WriteString(`<span class="row__meta">`)
@@ -190,7 +195,57 @@ func writeRowMeta(b *strings.Builder, it *app.Item) {
 		}
 		b.WriteString(html.EscapeString(p))
 	}
+	if excerpt != "" {
+		if len(parts) > 0 {
+			b.WriteString(` <span aria-hidden="true">—</span> `)
+		}
+		b.WriteString(`<span class="row__prompt">“`)
+		writeMarked(b, excerpt, highlight)
+		b.WriteString(`”</span>`)
+	}
 	b.WriteString(`</span>`)
+}
+
+// promptExcerpt is the part of the first prompt around the first searched
+// word, when the title has none of them; "" otherwise.
+func promptExcerpt(it *app.Item, words []string) string {
+	if len(words) == 0 || it.FirstPrompt == "" {
+		return ""
+	}
+	title := strings.ToLower(it.Title)
+	prompt := strings.ToLower(it.FirstPrompt)
+	if len(prompt) != len(it.FirstPrompt) {
+		return "" // a lower case of another length: offsets would not carry over
+	}
+	at := -1
+	for _, w := range words {
+		if strings.Contains(title, w) {
+			return ""
+		}
+		if i := strings.Index(prompt, w); i >= 0 && (at < 0 || i < at) {
+			at = i
+		}
+	}
+	if at < 0 {
+		return ""
+	}
+	const before, length = 30, 90
+	start := max(0, at-before)
+	for start > 0 && !utf8.RuneStart(it.FirstPrompt[start]) {
+		start--
+	}
+	end := min(len(it.FirstPrompt), start+length)
+	for end < len(it.FirstPrompt) && !utf8.RuneStart(it.FirstPrompt[end]) {
+		end++
+	}
+	excerpt := strings.Join(strings.Fields(it.FirstPrompt[start:end]), " ")
+	if start > 0 {
+		excerpt = "…" + excerpt
+	}
+	if end < len(it.FirstPrompt) {
+		excerpt += "…"
+	}
+	return excerpt
 }
 
 // itemHref is where one click on a row leads: an ambient run's shared

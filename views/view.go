@@ -169,7 +169,7 @@ func ResultsPage(v app.View, now time.Time) ViewPage {
 // can tell whether the page it serves is still true.
 func ResultsDigest(sum app.Summary, items []*app.Item) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d %d %d\n", sum.Items, sum.Working, sum.Credits)
+	fmt.Fprintf(h, "%d %d %d %t\n", sum.Items, sum.Working, sum.Credits, sum.More)
 	for _, it := range items {
 		fmt.Fprintf(h, "%s %s %d %d %d %d %q %q\n", it.ID, it.Status, it.UpdatedAt.UnixMicro(),
 			it.FinishedAt.UnixMicro(), it.Inference, it.Compute, it.Title, it.Reason)
