@@ -185,9 +185,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	if cfg.Demo {
-		if err := store.Seed(ctx, app.DemoSeed(store.Now())); err != nil {
+		start := time.Now()
+		opts := app.DemoSeed(store.Now())
+		if err := store.Seed(ctx, opts); err != nil {
 			return err
 		}
+		logger.Info("demo data seeded", "items", opts.Items, "took", time.Since(start).Round(time.Millisecond))
 	}
 	pricing := app.DefaultPricing()
 	pricing.CreditsPerUSD = cfg.CreditsPerUSD

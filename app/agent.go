@@ -14,10 +14,11 @@ import (
 const (
 	AgentClaudeCode = "claude-code"
 	AgentCodex      = "codex"
+	AgentGeminiCLI  = "gemini-cli"
 )
 
 // agentLabels are the agents' names as people write them.
-var agentLabels = map[string]string{AgentClaudeCode: "Claude Code", AgentCodex: "Codex"}
+var agentLabels = map[string]string{AgentClaudeCode: "Claude Code", AgentCodex: "Codex", AgentGeminiCLI: "Gemini CLI"}
 
 // AgentLabel is an agent's name as people write it.
 func AgentLabel(name string) string {

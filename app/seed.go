@@ -23,11 +23,14 @@ type SeedOptions struct {
 	Days  int       // how far back the items reach
 	Now   time.Time // the newest possible creation time
 	Seed  uint64    // same seed and Now, same data
+	// Contents gives every item its transcript, log and outputs (see
+	// seedContents); the demo has them, the benchmarks' millions do not.
+	Contents bool
 }
 
 // DemoSeed is the data set of demo mode: a small company's month.
 func DemoSeed(now time.Time) SeedOptions {
-	return SeedOptions{Users: 6, Teams: 2, Items: 3000, Days: 30, Now: now, Seed: 2026}
+	return SeedOptions{Users: 6, Teams: 2, Items: 3000, Days: 30, Now: now, Seed: 2026, Contents: true}
 }
 
 var seedPeople = []struct{ handle, name string }{
@@ -174,6 +177,8 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 		}
 		const batch = 1000
 		items := make([]*Item, 0, batch)
+		var events []*Event
+		longLogs := 0
 		span := time.Duration(o.Days) * 24 * time.Hour
 		for i := range o.Items {
 			// The first items are the newest; a handful of them are still running.
@@ -188,16 +193,39 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 				ui = i % len(users) // everyone has something running right now
 			}
 			it := seedItem(r, users[ui], teamsOf[ui], teams, now.Add(-age), i < 8)
+			if o.Contents {
+				long := it.Kind == KindAmbient && it.Status.Final() && longLogs < seedLongLogs
+				if long {
+					longLogs++
+				}
+				events = append(events, seedContents(r, it, long)...)
+			}
 			items = append(items, it)
 			if len(items) == batch || i == o.Items-1 {
 				if err := insertItems(items); err != nil {
 					return fmt.Errorf("app: seed items: %w", err)
 				}
-				items = items[:0]
+				if err := s.seedEvents(ctx, tx, events); err != nil {
+					return err
+				}
+				items, events = items[:0], events[:0]
 			}
 		}
 		return nil
 	})
+}
+
+// seedEvents stores seeded events, a bounded number per statement.
+func (s *Store) seedEvents(ctx context.Context, tx bun.Tx, events []*Event) error {
+	const perStatement = 1000
+	for len(events) > 0 {
+		n := min(perStatement, len(events))
+		if _, err := s.insertEvents(ctx, tx, events[:n]); err != nil {
+			return fmt.Errorf("app: seed events: %w", err)
+		}
+		events = events[n:]
+	}
+	return nil
 }
 
 // copyItems checks new items and streams them into PostgreSQL with COPY on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,67 @@ func TestSeedStoresTheSameItemsOnBothDatabases(t *testing.T) {
 		if seeded[0][i] != seeded[1][i] {
 			t.Fatalf("item %d differs:\n%s: %s\n%s: %s", i, stores[0].Name, seeded[0][i], stores[1].Name, seeded[1][i])
 		}
+	}
+}
+
+// Every demo run opens to what happened in it: conversations to their
+// transcript, automations to their log and, when they succeeded, their
+// outputs; a failed automation's log ends with its failing step, and a few
+// nightly logs are long.
+func TestDemoRunsHaveContents(t *testing.T) {
+	ctx := context.Background()
+	s := apptest.SQLite(t)
+	now := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	mustOK(t, s.Seed(ctx, app.DemoSeed(now)))
+	longLogs := 0
+	for _, it := range demoItems(t, s) {
+		var events []*app.Event
+		for q := (app.EventQuery{Limit: 1000}); ; {
+			page, err := s.Events(ctx, it.ID, q)
+			mustOK(t, err)
+			events = append(events, page.Events...)
+			if !page.More {
+				break
+			}
+			q.After = events[len(events)-1].Seq
+		}
+		byType := map[app.EventType][]*app.Event{}
+		roles := map[app.MessageRole]bool{}
+		for i, e := range events {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("item %s: event %d has seq %d", it.ID, i, e.Seq)
+			}
+			byType[e.Type] = append(byType[e.Type], e)
+			roles[e.Role] = true
+		}
+		if it.LastSeq != int64(len(events)) || len(events) == 0 {
+			t.Fatalf("item %s: %d events, last seq %d", it.ID, len(events), it.LastSeq)
+		}
+		if it.Kind == app.KindInteractive && !(roles[app.RoleUser] && roles[app.RoleAgent] && roles[app.RoleTool]) {
+			t.Errorf("conversation %s has no user, agent and tool turns: %v", it.ID, roles)
+		}
+		if it.Kind == app.KindAmbient {
+			logs := byType[app.EventLog]
+			if len(logs) == 0 {
+				t.Fatalf("automation %s has no log", it.ID)
+			}
+			if len(logs) > 10000 {
+				longLogs++
+			}
+			last := logs[len(logs)-1]
+			if it.Status == app.StatusFailed && (it.Reason == "" || !strings.Contains(last.Text, it.Reason) || !strings.Contains(last.Data, "stderr")) {
+				t.Errorf("failed run %s: reason %q, last log line %q %s", it.ID, it.Reason, last.Text, last.Data)
+			}
+			if it.Status == app.StatusSuccess && len(byType[app.EventOutput]) == 0 {
+				t.Errorf("successful run %s has no outputs", it.ID)
+			}
+		}
+		if it.Status == app.StatusBlocked && it.Reason == "" {
+			t.Errorf("blocked conversation %s does not say what it waits for", it.ID)
+		}
+	}
+	if longLogs < 3 {
+		t.Errorf("%d runs have a log of more than 10,000 lines, want 3", longLogs)
 	}
 }

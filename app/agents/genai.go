@@ -71,16 +71,16 @@ func genAISpan(r resource, span ptrace.Span) ([]app.Report, bool) {
 
 // Gemini CLI's OTLP logs: events named gemini_cli.<name> with session.id.
 var geminiCLIOTLP = otlpAdapter{
-	name:   "gemini-cli",
-	claims: func(r resource) bool { return r.service == "gemini-cli" },
+	name:   app.AgentGeminiCLI,
+	claims: func(r resource) bool { return r.service == app.AgentGeminiCLI },
 	log:    geminiCLILog,
 	point: func(r resource, _ pmetric.Metric, attrs pcommon.Map) ([]app.Report, bool) {
 		if session := str(attrs, "session.id"); session != "" {
-			return []app.Report{r.report("gemini-cli", session, zeroTime)}, true
+			return []app.Report{r.report(app.AgentGeminiCLI, session, zeroTime)}, true
 		}
 		return nil, true
 	},
-	span: genAISpanOf("gemini-cli"),
+	span: genAISpanOf(app.AgentGeminiCLI),
 }
 
 // genAISpanOf reads GenAI spans of a named agent, which may not say its
@@ -102,7 +102,7 @@ func geminiCLILog(r resource, rec plog.LogRecord) ([]app.Report, bool) {
 	if session == "" {
 		return nil, true
 	}
-	rep := r.report("gemini-cli", session, recordTime(rec.Timestamp(), rec.ObservedTimestamp(), attrs))
+	rep := r.report(app.AgentGeminiCLI, session, recordTime(rec.Timestamp(), rec.ObservedTimestamp(), attrs))
 	rep.Model = str(attrs, "model")
 	switch strings.TrimPrefix(str(attrs, "event.name"), "gemini_cli.") {
 	case "user_prompt":
