@@ -215,12 +215,13 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	})
 }
 
-// seedEvents stores seeded events, a bounded number per statement.
+// seedEvents stores seeded events, a bounded number per statement, through
+// the transaction itself: the statement is in the dialect's own syntax.
 func (s *Store) seedEvents(ctx context.Context, tx bun.Tx, events []*Event) error {
 	const perStatement = 1000
 	for len(events) > 0 {
 		n := min(perStatement, len(events))
-		if _, err := s.insertEvents(ctx, tx, events[:n]); err != nil {
+		if _, err := s.insertEvents(ctx, tx.Tx, events[:n]); err != nil {
 			return fmt.Errorf("app: seed events: %w", err)
 		}
 		events = events[n:]

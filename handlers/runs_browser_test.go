@@ -28,8 +28,10 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 		b.do(t, chromedp.Navigate(w.URL+"/signin"))
 		b.signInAs(t, "maya")
 		b.do(t, chromedp.Navigate(w.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#item-"+run)))
-		if href := value(t, b, chromedp.AttributeValue(chromedp.CSS("#item-"+chat+" a.row__link"), "href")); href.Value != "agent://conversations/42" {
-			t.Errorf("the interactive row opens %q, want its deep link", href.Value)
+		// A conversation's row opens its page here; the page offers its owner
+		// the desktop app.
+		if href := value(t, b, chromedp.AttributeValue(chromedp.CSS("#item-"+chat+" a.row__link"), "href")); href.Value != "/runs/"+chat {
+			t.Errorf("the interactive row opens %q, want its page", href.Value)
 		}
 		b.do(t,
 			chromedp.Click(chromedp.CSS("#item-"+run+" a.row__link")),
@@ -56,8 +58,11 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 			t.Errorf("the pull request output is not a link")
 		}
 
+		b.do(t, chromedp.Navigate(w.URL+"/runs/"+chat), chromedp.WaitVisible(chromedp.CSS(".transcript")))
+		if n := value(t, b, chromedp.Evaluate[int](`document.querySelectorAll('.run__links a[href="agent://conversations/42"]').length`)); n != 1 {
+			t.Errorf("the conversation's page does not offer its owner the desktop app")
+		}
 		b.do(t,
-			chromedp.Navigate(w.URL+"/runs/"+chat),
 			chromedp.Click(chromedp.CSS("[data-create-share]")),
 			chromedp.WaitVisible(chromedp.CSS("[data-share-url]")),
 		)
@@ -72,6 +77,9 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 		b.do(t, chromedp.Navigate(w.URL+shared.Path), chromedp.WaitVisible(chromedp.CSS(".transcript")))
 		if text := value(t, b, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "Billing refactor chat") || !strings.Contains(text, "shared with you") {
 			t.Errorf("jonas reading the shared conversation sees %q", text)
+		}
+		if n := value(t, b, chromedp.Evaluate[int](`document.querySelectorAll('a[href^="agent:"]').length`)); n != 0 {
+			t.Errorf("a teammate is offered the owner's desktop app link")
 		}
 		b.do(t, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS(".demo-users")))
 		for _, m := range b.consoleMessages() {

@@ -29,6 +29,7 @@ var funcs = template.FuncMap{
 	"viewURL":       ViewURL,
 	"exportURL":     ExportURL,
 	"savedViewURL":  SavedViewURL,
+	"resumeCommand": ResumeCommand,
 	"chips":         Chips,
 	"dayShortcuts":  func() []DayShortcut { return DayShortcuts },
 	"isDayShortcut": IsDayShortcut,
@@ -37,6 +38,32 @@ var funcs = template.FuncMap{
 	"rows":          Rows,
 	"statusBadge":   StatusBadge,
 	"avatar":        Avatar,
+}
+
+// ResumeCommand is the command that resumes an agent's session in a
+// terminal, for the agents that have one; "" otherwise.
+func ResumeCommand(it *app.Item) string {
+	if it.AgentSession == "" || !safeSessionID(it.AgentSession) {
+		return ""
+	}
+	switch it.AgentName {
+	case app.AgentClaudeCode:
+		return "claude --resume " + it.AgentSession
+	case app.AgentCodex:
+		return "codex resume " + it.AgentSession
+	}
+	return ""
+}
+
+// safeSessionID accepts the session ids agents give (UUIDs and the like),
+// so that a command offered for copying never carries shell syntax.
+func safeSessionID(id string) bool {
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return len(id) <= 128
 }
 
 // statusIcons draw each status with its own shape, so that status never rests

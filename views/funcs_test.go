@@ -89,7 +89,7 @@ func TestRowsEscapeEverythingTheyShow(t *testing.T) {
 	for _, want := range []string{
 		`&lt;script&gt;alert(1)&lt;/script&gt;`,                  // the title and the name as text
 		`href="/runs/` + items[0].ID + `"`,                       // a script link falls back to the run's page
-		`href="agent://c/1?q=&#34;&gt;&lt;b&gt;"`,                // a deep link keeps its scheme, quoted safely
+		`href="/runs/` + items[1].ID + `"`,                       // a conversation's row opens its page too
 		`<span class="avatar" aria-hidden="true">&#34;`,          // no picture from a script URL: initials
 		`src="https://img.example.com/a.png?&#34;&gt;&lt;b&gt;"`, // a real picture, quoted safely
 	} {

@@ -92,11 +92,7 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 
 	b.WriteString(`<td class="col-title"><a class="row__link" href="`)
 	esc(string(itemHref(it)))
-	b.WriteString(`"`)
-	if it.Kind == app.KindInteractive {
-		b.WriteString(` title="Open in the desktop app"`)
-	}
-	b.WriteString(`>`)
+	b.WriteString(`">`)
 	writeMarked(b, it.Title, highlight)
 	b.WriteString(`</a>`)
 	writeRowMeta(b, it, highlight)
@@ -248,14 +244,12 @@ func promptExcerpt(it *app.Item, words []string) string {
 	return excerpt
 }
 
-// itemHref is where one click on a row leads: an ambient run's shared
-// session, or an interactive conversation's deep link into the desktop app.
+// itemHref is where one click on a row leads: the item's page, for every
+// kind and every viewer. A conversation's page shows its transcript and
+// offers its owner the desktop app and the command that resumes it; the
+// desktop app's deep link alone would leave teammates, who do not have the
+// conversation, nowhere, and its owner without the share controls.
 func itemHref(it *app.Item) template.URL {
-	if it.Kind == app.KindInteractive {
-		if u := SafeURL(it.OpenURL); u != "" {
-			return u
-		}
-	}
 	return template.URL("/runs/" + url.PathEscape(it.ID))
 }
 
