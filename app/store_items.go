@@ -228,6 +228,12 @@ type Page struct {
 // cursor. Each arm is an ordered index scan that stops after limit+1 rows;
 // the merge sorts only those.
 func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
+	return s.items(ctx, q, limit, true)
+}
+
+// items is Items, with the creator and team of each item loaded (relations)
+// or left for the caller to fill in.
+func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (Page, error) {
 	arms := visibleArms(q)
 	if len(arms) == 0 {
 		return Page{}, nil
@@ -243,9 +249,11 @@ func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
 		}
 	}
 	var items []*Item
-	err := s.db.NewSelect().Model(&items).
-		ModelTableExpr("(?) AS item", s.unionOfArms(parts)).
-		Relation("Creator").Relation("Team").
+	sel := s.db.NewSelect().Model(&items).ModelTableExpr("(?) AS item", s.unionOfArms(parts))
+	if relations {
+		sel = sel.Relation("Creator").Relation("Team")
+	}
+	err := sel.
 		OrderExpr("item.created_at DESC, item.id DESC").
 		Limit(int64(limit) + 1).
 		Scan(ctx)

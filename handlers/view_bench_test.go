@@ -350,6 +350,19 @@ type planNode struct {
 	Plans        []planNode `json:"Plans"`
 }
 
+// usesIndex reports whether a plan node reads, below it, the named index.
+func usesIndex(n planNode, index string) bool {
+	if n.Index == index {
+		return true
+	}
+	for _, c := range n.Plans {
+		if usesIndex(c, index) {
+			return true
+		}
+	}
+	return false
+}
+
 // smallTableRows is the most a sequential scan may read outside items: users,
 // teams and memberships grow with people, not with items, and a few pages of
 // them are cheaper to read whole than through an index, as PostgreSQL knows.
@@ -400,14 +413,21 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 			if n.Relation == "items" || read > smallTableRows {
 				problems = append(problems, fmt.Sprintf("a sequential scan of %s (%.0f rows read)", n.Relation, read))
 			} else {
-				tolerated = append(tolerated, fmt.Sprintf("%s (%.0f rows)", n.Relation, read))
+				tolerated = append(tolerated, fmt.Sprintf("a sequential scan of the small table %s (%.0f rows), cheaper than its index", n.Relation, read))
 			}
 		case "Sort", "Incremental Sort":
 			in := 0.0
 			for _, c := range n.Plans {
 				in += c.ActualRows * c.ActualLoops
 			}
-			if in > float64(maxSort) {
+			switch {
+			case in <= float64(maxSort):
+			case usesIndex(n, "items_search"):
+				// A search index hands over its matches unordered: an arm
+				// that takes a rare word's matches from it sorts them,
+				// however few or many the word has.
+				tolerated = append(tolerated, fmt.Sprintf("a sort of %.0f search matches", in))
+			default:
 				problems = append(problems, fmt.Sprintf("a sort of %.0f rows (at most %d may be sorted: the arms' LIMITed rows)", in, maxSort))
 			}
 		}
@@ -418,7 +438,7 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 	walk(plans[0].Plan, 1)
 	b.Logf("%s plan of\n    %s\n%s", name, q, tree.String())
 	if len(tolerated) > 0 {
-		b.Logf("%s: sequential scans of small tables, cheaper than their indexes: %s", name, strings.Join(tolerated, ", "))
+		b.Logf("%s: tolerated: %s", name, strings.Join(tolerated, ", "))
 	}
 	for _, p := range problems {
 		b.Errorf("%s: the plan has %s:\n    %s\n%s", name, p, q, tree.String())
