@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentdeck/agentdeck/migrations"
@@ -33,6 +34,8 @@ type Store struct {
 	openURLSchemes []string
 	// maxTokensPerUser bounds a user's live access tokens.
 	maxTokensPerUser int
+	// privateDestinations lets alerts call private addresses.
+	privateDestinations atomic.Bool
 }
 
 // OpenStore connects to dsn: a postgres:// URL, or else the path of an SQLite
