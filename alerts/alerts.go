@@ -36,7 +36,7 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// Resolver looks destinations' names up; nil uses the system's.
 	Resolver *net.Resolver
-	Log     *slog.Logger
+	Log      *slog.Logger
 	// FirstRetry is the pause after a first failed attempt (10s); each
 	// next pause is three times longer, up to MaxPause (30m).
 	FirstRetry, MaxPause time.Duration
