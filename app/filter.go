@@ -360,8 +360,13 @@ func (f Filter) Encode() string {
 	if f.Day != "" {
 		add("day", f.Day)
 	}
-	if f.TZ != "" {
+	switch {
+	case f.TZ != "":
 		add("tz", f.TZ)
+	case f.Day != "":
+		// A day depends on the zone it is read in: the address says UTC
+		// rather than leave it to each reader's browser.
+		add("tz", "UTC")
 	}
 	if f.Cursor != "" {
 		add("cursor", f.Cursor)

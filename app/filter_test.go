@@ -33,8 +33,9 @@ func TestFilterEncodeIsCanonicalAndParsesBack(t *testing.T) {
 		{"tab=all", "tab=all"},
 		{"status=success&status=failed&status=failed", "status=failed&status=success"},
 		{"source=scheduled&source=interactive", "source=interactive&source=scheduled"},
-		{"tz=UTC&day=today", "day=today"},
-		{"day=date&date=2026-01-02", "day=2026-01-02"},
+		{"tz=UTC&day=today", "day=today&tz=UTC"}, // a day names the zone it is read in
+		{"day=date&date=2026-01-02", "day=2026-01-02&tz=UTC"},
+		{"tz=UTC&status=failed", "status=failed"}, // no day: no zone to name
 		{"day=date&date=", ""},
 		{"creator=Maya", "creator=maya"},
 		{"tz=America/New_York&tab=all", "tab=all&tz=America%2FNew_York"},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -91,14 +90,6 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 		}
 	}
 	return s.render(c, http.StatusOK, views.PageRun, page)
-}
-
-// viewerZone is the zone the browser told (its tz cookie), else UTC.
-func viewerZone(c echo.Context) *time.Location {
-	if ck, err := c.Cookie(tzCookie); err == nil && app.ValidZone(ck.Value) {
-		return app.Filter{TZ: ck.Value}.Location()
-	}
-	return time.UTC
 }
 
 // handleShareCreate makes a new share link for one of the viewer's items and

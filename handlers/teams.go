@@ -70,7 +70,7 @@ func (s *Server) renderTeam(c echo.Context, status int, m *app.Membership, newIn
 	v := viewerOf(c)
 	page := views.TeamPage{
 		Layout: s.layout(c, m.Team.Name, "teams"), Team: m.Team, Role: m.Role,
-		NewInviteURL: newInviteURL, Error: problem, Now: s.store.Now(),
+		NewInviteURL: newInviteURL, Error: problem, Now: s.store.Now(), Loc: viewerZone(c),
 	}
 	var err error
 	if m.Role == app.RoleAdmin {

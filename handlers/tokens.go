@@ -28,7 +28,7 @@ func (s *Server) renderTokens(c echo.Context, status int, page views.TokensPage)
 	page.Layout = s.layout(c, "Access tokens", "settings")
 	page.Tokens = tokens
 	page.Expiries = tokenExpiries
-	page.Now = s.store.Now()
+	page.Now, page.Loc = s.store.Now(), viewerZone(c)
 	page.APIURL = s.cfg.PublicURL()
 	page.Wiring = wiringSnippets(page.APIURL, page.NewToken)
 	return s.render(c, status, views.PageTokens, page)

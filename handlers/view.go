@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -50,6 +51,11 @@ func (s *Server) handleView(c echo.Context) error {
 		return err
 	}
 	f := view.Filter
+	if !fragment && len(view.Problems) == 0 && loosePlainQuery(c) {
+		// A plain form's submission (without JavaScript) or a day read in
+		// the browser's zone: the address becomes the one the page pushes.
+		return c.Redirect(http.StatusSeeOther, views.ViewURL(f))
+	}
 	data := views.ResultsPage(view, s.store.Now())
 	data.Layout = s.layout(c, "Runs", "runs")
 	data.Notices = noticesOf(view.Problems)
@@ -81,6 +87,24 @@ func (s *Server) handleView(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.PageView, data)
 }
 
+// loosePlainQuery reports whether a view's address says less, or more
+// loosely, than its canonical form: empty parameters and the date field of a
+// form submitted without JavaScript, or a day with no zone while the browser
+// has told its own, so that a link copied from it would show a teammate in
+// another zone other rows.
+func loosePlainQuery(c echo.Context) bool {
+	q, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return false
+	}
+	for key, values := range q {
+		if key == "date" || len(values) == 0 || values[0] == "" {
+			return true
+		}
+	}
+	return q.Get("day") != "" && q.Get("tz") == "" && browserZone(c) != ""
+}
+
 // maxNotices bounds the notice of parameters that could not be used: a link
 // with thousands of them gets a short page, not a long list.
 const maxNotices = 10
@@ -109,12 +133,30 @@ func viewQuery(c echo.Context) (url.Values, error) {
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "The address's query string is malformed. Check the link, or start again from the runs page.")
 	}
 	if q.Get("tz") == "" {
-		// document.cookie values are URL-encoded: "Europe%2FBerlin".
-		if ck, err := c.Cookie(tzCookie); err == nil {
-			if tz, err := url.QueryUnescape(ck.Value); err == nil && app.ValidZone(tz) {
-				q.Set("tz", tz)
-			}
+		if tz := browserZone(c); tz != "" {
+			q.Set("tz", tz)
 		}
 	}
 	return q, nil
+}
+
+// browserZone is the time zone the viewer's browser reported (the tz
+// cookie), "" when it reported none or one not known here. It is the one
+// place that reads the cookie, for the view and every page that shows a time.
+func browserZone(c echo.Context) string {
+	ck, err := c.Cookie(tzCookie)
+	if err != nil {
+		return ""
+	}
+	// document.cookie values are URL-encoded: "Europe%2FBerlin".
+	tz, err := url.QueryUnescape(ck.Value)
+	if err != nil || !app.ValidZone(tz) {
+		return ""
+	}
+	return tz
+}
+
+// viewerZone is the zone a page shows times in: the browser's, else UTC.
+func viewerZone(c echo.Context) *time.Location {
+	return app.Filter{TZ: browserZone(c)}.Location()
 }

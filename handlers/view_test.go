@@ -84,7 +84,7 @@ func TestFragmentPushesTheCanonicalURL(t *testing.T) {
 		{"/?tab=personal", "/?tab=personal"}, // "/" opens the landing view
 		{"/", "/?tab=personal"},
 		{"/?day=2026-11-20&tz=Europe%2FBerlin&creator=jonas", "/?creator=jonas&day=2026-11-20&tz=Europe%2FBerlin"},
-		{"/?day=date&date=2026-11-20", "/?day=2026-11-20"},
+		{"/?day=date&date=2026-11-20", "/?day=2026-11-20&tz=UTC"}, // a day names its zone
 		{"/?status=bogus&status=success", "/?status=success"},
 	}
 	for _, c := range cases {
@@ -213,27 +213,37 @@ func TestBadViewParametersNeverFail(t *testing.T) {
 		query  string
 		status int
 		says   string // the notice or error names the parameter
+		// plainTo is where a page load (not htmx) is sent instead: the
+		// canonical address of what a form without JavaScript submitted.
+		plainTo string
 	}{
-		{"status=bogus", 200, "unknown status"},
-		{"source=fax", 200, "unknown source"},
-		{"tab=everything", 200, "unknown tab"},
-		{"day=2026-13-45", 200, "is not a day"},
-		{"day=tomorrow", 200, "is not a day"},
-		{"tz=Mars%2FOlympus", 200, "not a known time zone"},
-		{"tz=..%2F..%2Fetc%2Fpasswd", 200, "not a known time zone"},
-		{"tz=Local", 200, "not a known time zone"},
-		{"cursor=!!!", 200, "page cursor is invalid"},
-		{"cursor=" + url.QueryEscape("MTIzOm5vdC1hbi1pZA"), 200, "page cursor is invalid"},
-		{"creator=Not+A+Handle", 200, "is not a user handle"},
-		{"creator=nobody", 200, "is not you or a teammate"},
-		{"utm_source=mail", 200, "unknown parameter"},
-		{"status=" + long, 200, "unknown status"},
-		{"source=", 200, ""},
-		{"a=%zz", 400, "query string is malformed"},
+		{"status=bogus", 200, "unknown status", ""},
+		{"source=fax", 200, "unknown source", ""},
+		{"tab=everything", 200, "unknown tab", ""},
+		{"day=2026-13-45", 200, "is not a day", ""},
+		{"day=tomorrow", 200, "is not a day", ""},
+		{"tz=Mars%2FOlympus", 200, "not a known time zone", ""},
+		{"tz=..%2F..%2Fetc%2Fpasswd", 200, "not a known time zone", ""},
+		{"tz=Local", 200, "not a known time zone", ""},
+		{"cursor=!!!", 200, "page cursor is invalid", ""},
+		{"cursor=" + url.QueryEscape("MTIzOm5vdC1hbi1pZA"), 200, "page cursor is invalid", ""},
+		{"creator=Not+A+Handle", 200, "is not a user handle", ""},
+		{"creator=nobody", 200, "is not you or a teammate", ""},
+		{"utm_source=mail", 200, "unknown parameter", ""},
+		{"status=" + long, 200, "unknown status", ""},
+		{"source=", 200, "", "/?tab=personal"},
+		{"tz=&status=failed&day=&date=", 200, "", "/?status=failed"},
+		{"a=%zz", 400, "query string is malformed", ""},
 	}
 	for _, c := range cases {
 		for _, h := range []http.Header{nil, htmx("filters")} {
 			resp, body := a.get(t, maya, "/?"+c.query, h)
+			if h == nil && c.plainTo != "" {
+				if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != c.plainTo {
+					t.Errorf("%s: status %d to %q, want 303 to %s", c.query, resp.StatusCode, resp.Header.Get("Location"), c.plainTo)
+				}
+				continue
+			}
 			if resp.StatusCode != c.status {
 				t.Errorf("%.60s (htmx %v): status %d, want %d", c.query, h != nil, resp.StatusCode, c.status)
 			}

@@ -13,6 +13,10 @@ type Layout struct {
 	CSRF  string    // the token forms and htmx requests send back
 	Demo  bool      // demo mode: say so in the header
 	Nav   string    // the active top-level section
+	// NeedsYou counts Needs attention for the navigation, which
+	// AttentionStream (its live stream) keeps true.
+	NeedsYou        NavCount
+	AttentionStream string
 }
 
 // TabLink is one of the view's tabs. A saved view's tab (Saved) shows how
@@ -112,7 +116,8 @@ type TokensPage struct {
 	Name         string // the name typed, kept when the form is refused
 	Error        string
 	Now          time.Time
-	APIURL       string // where scripts reach this server
+	Loc          *time.Location // the viewer's zone, for times
+	APIURL       string         // where scripts reach this server
 	// Wiring is what connects an agent to this server, for copy and paste:
 	// the snippets `agentdeck connect` merges into the agents' settings,
 	// with the new token in them when there is one.
@@ -170,6 +175,7 @@ type TeamPage struct {
 	NewInviteURL string
 	Error        string
 	Now          time.Time
+	Loc          *time.Location // the viewer's zone, for times
 }
 
 // Admin reports whether the viewer administers the team.

@@ -122,7 +122,7 @@ func Chips(f app.Filter) []Chip {
 	if f.Day != "" {
 		g := base
 		g.Day = ""
-		chips = append(chips, Chip{"Day", DayLabel(f), ViewURL(g)})
+		chips = append(chips, Chip{"Day", DayLabel(f) + ", " + f.Location().String(), ViewURL(g)})
 	}
 	return chips
 }

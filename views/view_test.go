@@ -18,10 +18,10 @@ func TestChipsRemoveOneValueEach(t *testing.T) {
 		got[c.Field+":"+c.Label] = c.Remove
 	}
 	want := map[string]string{
-		"Source:Slack":   "/?tab=all&status=blocked&status=failed&day=today&tz=Asia%2FTokyo",
-		"Status:Blocked": "/?tab=all&source=slack&status=failed&day=today&tz=Asia%2FTokyo",
-		"Status:Failed":  "/?tab=all&source=slack&status=blocked&day=today&tz=Asia%2FTokyo",
-		"Day:Today":      "/?tab=all&source=slack&status=blocked&status=failed&tz=Asia%2FTokyo",
+		"Source:Slack":          "/?tab=all&status=blocked&status=failed&day=today&tz=Asia%2FTokyo",
+		"Status:Blocked":        "/?tab=all&source=slack&status=failed&day=today&tz=Asia%2FTokyo",
+		"Status:Failed":         "/?tab=all&source=slack&status=blocked&day=today&tz=Asia%2FTokyo",
+		"Day:Today, Asia/Tokyo": "/?tab=all&source=slack&status=blocked&status=failed&tz=Asia%2FTokyo",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("chips %v\nwant  %v", got, want)
