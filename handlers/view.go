@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
@@ -63,6 +64,7 @@ func (s *Server) handleView(c echo.Context) error {
 		return err
 	}
 	data.TabsURL, data.SaveQuery = views.TabsURL(f), app.SavedQuery(f)
+	data.CreatorNote = creatorNote(f, v)
 	data.Fragment = fragment
 	// The form (or its search box) asked for these results itself, so it
 	// already shows them; a chip, a tab or Clear needs the form brought in
@@ -103,6 +105,30 @@ func loosePlainQuery(c echo.Context) bool {
 		}
 	}
 	return q.Get("day") != "" && q.Get("tz") == "" && browserZone(c) != ""
+}
+
+// creatorNote explains a creator filter on Personal that names someone
+// else, as one carried over from All does; nil otherwise.
+func creatorNote(f app.Filter, v app.Viewer) *views.CreatorNote {
+	if f.Tab != app.TabPersonal {
+		return nil
+	}
+	var others []string
+	for _, h := range f.Creators.Is {
+		if h != v.User.Handle {
+			others = append(others, h)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	cleared := f
+	cleared.Creators = app.Choice[string]{}
+	return &views.CreatorNote{
+		Names:    strings.Join(others, ", "),
+		AllURL:   views.ViewURL(f.WithTab(app.TabAll)),
+		ClearURL: views.ViewURL(cleared.FirstPage()),
+	}
 }
 
 // maxNotices bounds the notice of parameters that could not be used: a link

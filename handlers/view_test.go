@@ -318,3 +318,28 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("/healthz must not depend on the database: status %d", resp.StatusCode)
 	}
 }
+
+// Personal lists one's own runs only: it offers no creator menu, and a
+// creator carried over from All says why it matches nothing, with the ways
+// out.
+func TestPersonalExplainsACreatorItCannotShow(t *testing.T) {
+	a := seededApp(t, sqliteStore(t))
+	maya := a.signIn(t, "maya")
+	_, personal := a.get(t, maya, "/?tab=personal", nil)
+	if strings.Contains(personal, `name="creator_mode"`) {
+		t.Errorf("Personal offers a creator menu")
+	}
+	_, all := a.get(t, maya, "/?tab=all", nil)
+	if !strings.Contains(all, `name="creator_mode"`) {
+		t.Errorf("All offers no creator menu")
+	}
+	_, carried := a.get(t, maya, "/?creator=jonas", htmx(""))
+	for _, want := range []string{"matches nothing here", `href="/?tab=all&amp;creator=jonas"`, `href="/?tab=personal"`} {
+		if !strings.Contains(carried, want) {
+			t.Errorf("Personal with creator=jonas lacks %s", want)
+		}
+	}
+	if _, mine := a.get(t, maya, "/?creator=maya", nil); strings.Contains(mine, "matches nothing here") {
+		t.Errorf("Personal with one's own handle explains itself needlessly")
+	}
+}

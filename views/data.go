@@ -66,6 +66,16 @@ type ViewPage struct {
 	TabsURL   string
 	SaveQuery string
 	Teams     []*app.Team
+	// CreatorNote explains a creator filter that names others on Personal,
+	// which lists only one's own runs.
+	CreatorNote *CreatorNote
+}
+
+// CreatorNote says why others' names match nothing on Personal, with the
+// two ways out.
+type CreatorNote struct {
+	Names            string
+	AllURL, ClearURL string
 }
 
 // SavedViewsPage lists the saved views a person sees.

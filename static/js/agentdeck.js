@@ -35,6 +35,36 @@
     }
   }, true);
 
+  // A menu's button counts its ticked values. The form that asks for new
+  // results keeps its own state rather than being sent again, so the counts
+  // follow each tick here; a form the server sends (after a chip, a tab or
+  // Clear) brings its own.
+  function countTicks(menu) {
+    var n = 0;
+    menu.querySelectorAll("input:checked").forEach(function (input) {
+      if (input.name.slice(-5) === "_mode") return;
+      if (input.type === "radio" && (input.value === "" || (input.value === "date" && !menu.querySelector("[data-date]").value))) return;
+      n++;
+    });
+    var summary = menu.querySelector("summary");
+    var badge = summary.querySelector(".count");
+    if (n === 0) {
+      if (badge) badge.remove();
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "count";
+      summary.appendChild(document.createTextNode(" "));
+      summary.appendChild(badge);
+    }
+    badge.textContent = String(n);
+  }
+  document.addEventListener("change", function (e) {
+    var menu = e.target.closest && e.target.closest("#filters details.menu");
+    if (menu) countTicks(menu);
+  });
+
   // One open menu at a time; a click outside, Escape, or moving the focus
   // to something outside closes it.
   function closeMenus(except) {
