@@ -33,6 +33,9 @@ const sessionName = "agentdeck_session"
 const (
 	sessUserID = "uid"
 	sessCSRF   = "csrf"
+	// sessNewShare holds a share link just made, "<item id> <url>", until
+	// the item's page shows it once.
+	sessNewShare = "new_share"
 )
 
 // contentSecurityPolicy allows our own scripts and styles only: no inline

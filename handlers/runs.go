@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -32,6 +33,11 @@ func (s *Server) handleRunShow(c echo.Context) error {
 func (s *Server) handleShareShow(c echo.Context) error {
 	token := c.Param("token")
 	it, err := s.store.SharedItem(c.Request().Context(), viewerOf(c), token)
+	if errors.Is(err, app.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "This share link does not open for you: it was revoked, "+
+			"or it is for the members of a team you are not in. If you have another account that is, sign in with it; "+
+			"otherwise ask whoever sent the link to check it, or to add you to their team.")
+	}
 	if err != nil {
 		return err
 	}
@@ -81,6 +87,7 @@ func (s *Server) renderRun(c echo.Context, it *app.Item, page views.RunPage) err
 	page.Layout = s.layout(c, it.Title, "runs")
 	page.IsOwner = it.CreatorID == v.User.ID && !page.ViaShare
 	if page.IsOwner {
+		page.NewShareURL = s.takeNewShareURL(c, it.ID)
 		link, err := s.store.ShareLinkOf(ctx, v, it.ID)
 		switch {
 		case err == nil:
@@ -105,7 +112,26 @@ func (s *Server) handleShareCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderRun(c, it, views.RunPage{Base: "/runs/" + it.ID, NewShareURL: s.cfg.PublicURL() + "/share/" + token})
+	// The link is shown once, on the item's page after a redirect, so that
+	// reloading that page does not post the form again.
+	sess := sessionOf(c)
+	sess.Values[sessNewShare] = it.ID + " " + s.cfg.PublicURL() + "/share/" + token
+	s.saveSessionLater(c, sess)
+	return c.Redirect(http.StatusSeeOther, "/runs/"+it.ID)
+}
+
+// takeNewShareURL is the share link just made for the item, once: it is
+// forgotten as it is read.
+func (s *Server) takeNewShareURL(c echo.Context, itemID string) string {
+	sess := sessionOf(c)
+	held, _ := sess.Values[sessNewShare].(string)
+	id, link, ok := strings.Cut(held, " ")
+	if !ok || id != itemID {
+		return ""
+	}
+	delete(sess.Values, sessNewShare)
+	s.saveSessionLater(c, sess)
+	return link
 }
 
 // handleShareRevoke ends an item's share link at once.

@@ -66,7 +66,7 @@ func TestBrowserOpensARunsSessionAndASharedConversation(t *testing.T) {
 			chromedp.Click(chromedp.CSS("[data-create-share]")),
 			chromedp.WaitVisible(chromedp.CSS("[data-share-url]")),
 		)
-		shared, err := url.Parse(value(t, b, chromedp.Text(chromedp.CSS("[data-share-url]"))))
+		shared, err := url.Parse(value(t, b, chromedp.Value(chromedp.CSS("[data-share-url]"))))
 		if err != nil || !strings.HasPrefix(shared.Path, "/share/") {
 			t.Fatalf("share link %v (%v)", shared, err)
 		}

@@ -152,7 +152,7 @@ func TestRunPageShowsTheTailOfALongLogAndPagesBack(t *testing.T) {
 	})
 }
 
-var shareURL = regexp.MustCompile(`<code data-share-url>[^<]*(/share/[A-Za-z0-9_-]+)</code>`)
+var shareURL = regexp.MustCompile(`value="[^"]*(/share/[A-Za-z0-9_-]+)"[^>]*data-share-url`)
 
 func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
@@ -179,12 +179,21 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		if resp, _ := post(jonas, "/runs/"+id+"/share"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("jonas sharing maya's conversation: status %d, want 404", resp.StatusCode)
 		}
-		resp, page := post(maya, "/runs/"+id+"/share")
+		// Post, redirect, get: the link is shown once on the item's page, and
+		// reloading that page neither posts again nor shows it again.
+		resp, _ := post(maya, "/runs/"+id+"/share")
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/runs/"+id {
+			t.Fatalf("share: status %d to %q, want 303 to the item's page", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		_, page := w.get(t, maya, "/runs/"+id, nil)
 		m := shareURL.FindStringSubmatch(page)
-		if resp.StatusCode != http.StatusOK || m == nil {
-			t.Fatalf("share: status %d, link shown %v", resp.StatusCode, m != nil)
+		if m == nil || !strings.Contains(page, `data-copy="#share-url"`) {
+			t.Fatalf("the item's page does not show the new link with a Copy button")
 		}
 		link := m[1]
+		if _, again := w.get(t, maya, "/runs/"+id, nil); strings.Contains(again, link) {
+			t.Errorf("a reload shows the link again")
+		}
 
 		resp, shared := w.get(t, jonas, link, nil)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(shared, "Fix the flaky checkout test") || !strings.Contains(shared, "shared with you") {
@@ -193,8 +202,8 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		if strings.Contains(shared, "data-revoke-share") || strings.Contains(shared, "data-create-share") {
 			t.Error("the shared view offers the owner's controls")
 		}
-		if resp, _ := w.get(t, tomas, link, nil); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("someone outside the team opening the link: status %d, want 404", resp.StatusCode)
+		if resp, body := w.get(t, tomas, link, nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "sign in with it") {
+			t.Errorf("someone outside the team opening the link: status %d, want 404 saying what they can do", resp.StatusCode)
 		}
 		if resp, _ := w.get(t, w.anonymous(t), link, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("signed out opening the link: status %d, want 303 to sign in", resp.StatusCode)

@@ -115,7 +115,7 @@ var csrfCases = map[string]csrfCase{
 			_, err := fx.s.InviteByToken(context.Background(), fx.token)
 			return err != nil
 		}},
-	"POST /runs/:id/share": {as: "ana", path: func(fx *csrfFixture) string { return "/runs/" + fx.runID + "/share" }, status: http.StatusOK,
+	"POST /runs/:id/share": {as: "ana", path: func(fx *csrfFixture) string { return "/runs/" + fx.runID + "/share" }, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool {
 			link, err := fx.s.ShareLinkOf(context.Background(), viewerOf(t, fx.s, "ana"), fx.runID)
 			return err == nil && link != nil
