@@ -169,6 +169,7 @@ func openStore(ctx context.Context, cfg config.Config, freshDemo bool) (*app.Sto
 	if cfg.MaxTokensPerUser > 0 {
 		store.SetMaxTokensPerUser(cfg.MaxTokensPerUser)
 	}
+	store.SetPrivateDestinations(cfg.AllowPrivateWebhooks)
 	return store, nil
 }
 

@@ -99,6 +99,13 @@ type Config struct {
 	StaleAfter   time.Duration
 	AbandonAfter time.Duration
 
+	// AllowPrivateWebhooks (AGENTDECK_ALLOW_PRIVATE_WEBHOOKS=1) lets alerts
+	// call private, loopback and link-local addresses, for receivers inside
+	// one's own network; WebhookCAFile (AGENTDECK_WEBHOOK_CA_FILE) names PEM
+	// certificates trusted for alert destinations besides the system's.
+	AllowPrivateWebhooks bool
+	WebhookCAFile        string
+
 	// Live streams one browser session (AGENTDECK_STREAMS_PER_SESSION), one
 	// user (AGENTDECK_STREAMS_PER_USER) and the process
 	// (AGENTDECK_MAX_STREAMS) may hold open; 0 keeps the default.
@@ -131,6 +138,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.CreditsPerUSD = r
 	}
 	c.PricesFile = getenv("AGENTDECK_PRICES")
+	c.AllowPrivateWebhooks = truthy(getenv("AGENTDECK_ALLOW_PRIVATE_WEBHOOKS"))
+	c.WebhookCAFile = getenv("AGENTDECK_WEBHOOK_CA_FILE")
 	c.StaleAfter, c.AbandonAfter = 30*time.Minute, 24*time.Hour
 	for _, d := range []struct {
 		name string

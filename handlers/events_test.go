@@ -248,7 +248,9 @@ func TestEventsTakeOutARowThatNoLongerMatches(t *testing.T) {
 	})
 }
 
-var liveAttr = regexp.MustCompile(`sse-connect="([^"]+)"`)
+// liveAttr finds the view's live connection (the navigation has one of its
+// own, for Needs attention).
+var liveAttr = regexp.MustCompile(`id="live" class="live" hx-ext="sse" sse-connect="([^"]+)"`)
 
 func TestEventsCatchUpOnlyWhenThePageIsStale(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {

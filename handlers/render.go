@@ -36,6 +36,9 @@ func (s *Server) layout(c echo.Context, title, nav string) views.Layout {
 	if v, ok := c.Get(ctxViewer).(app.Viewer); ok {
 		l.User = v.User
 		l.CSRF = s.csrfToken(c)
+		if !isFragmentRequest(c.Request()) {
+			l.NeedsYou, l.AttentionStream = s.attentionNav(c, v)
+		}
 	}
 	return l
 }

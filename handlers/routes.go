@@ -90,13 +90,23 @@ func (s *Server) routes() {
 	signedIn.GET("/invites/:token", s.handleInviteShow)
 	signedIn.POST("/invites/:token", s.handleInviteAccept)
 	signedIn.GET("/events", s.handleEvents)
+	signedIn.GET("/attention", s.handleAttention)
+	signedIn.GET("/attention/count", s.handleAttentionCount)
+	signedIn.GET("/attention/events/stream", s.handleAttentionEvents)
+	signedIn.POST("/attention/ack", s.handleAttentionAck)
+	signedIn.GET("/insights", s.handleInsights)
+	signedIn.GET("/alerts", s.handleAlerts)
+	signedIn.POST("/alerts", s.handleAlertCreate)
+	signedIn.GET("/alerts/:id", s.handleAlertShow)
+	signedIn.POST("/alerts/:id/test", s.handleAlertTest)
+	signedIn.POST("/alerts/:id/delete", s.handleAlertDelete)
 }
 
-// isEventStream picks out the Server-Sent Events routes: the view's, and the
-// session pages' tails.
+// isEventStream picks out the Server-Sent Events routes: the view's, the
+// session pages' tails, and Needs attention's.
 func isEventStream(c echo.Context) bool {
 	switch c.Path() {
-	case "/events", "/runs/:id/events/stream", "/share/:token/events/stream":
+	case "/events", "/runs/:id/events/stream", "/share/:token/events/stream", "/attention/events/stream":
 		return true
 	}
 	return false

@@ -27,6 +27,7 @@ type csrfFixture struct {
 	runID    string // ana's run in team red, shared by a link
 	tokenID  int64  // ana's access token
 	viewID   int64  // ana's saved view, shared with red
+	alertID  int64  // ana's alert, when a case made one
 }
 
 func newCSRFFixture(t *testing.T, s *app.Store) *csrfFixture {
@@ -160,8 +161,53 @@ var csrfCases = map[string]csrfCase{
 			landing, err := fx.s.LandingView(context.Background(), viewerOf(t, fx.s, "ben"))
 			return err == nil && landing != nil && landing.ID == fx.viewID
 		}},
+	"POST /attention/ack": {as: "ana", path: fixed("/attention/ack"),
+		form: url.Values{"ack": {csrfFailedRun + "@" + strconv.FormatInt(csrfFailedAt.UnixMicro(), 10)}}, status: http.StatusSeeOther,
+		before: func(t *testing.T, fx *csrfFixture) {
+			mustDo(t, fx.s.CreateItem(context.Background(), &app.Item{ID: csrfFailedRun, Kind: app.KindAmbient, Source: app.SourceCLI,
+				Status: app.StatusFailed, Title: "failed run", CreatorID: viewerOf(t, fx.s, "ana").User.ID, CreatedAt: csrfFailedAt}))
+		},
+		done: func(t *testing.T, fx *csrfFixture) bool {
+			n, err := fx.s.AttentionCount(context.Background(), viewerOf(t, fx.s, "ana"))
+			return err == nil && n == 0
+		}},
+	"POST /alerts": {as: "ana", path: fixed("/alerts"), form: url.Values{"view": {"attention"}, "destination": {"webhook"}, "url": {"https://hooks.example.com/agentdeck"}},
+		status: http.StatusSeeOther, done: func(t *testing.T, fx *csrfFixture) bool { return len(alertsOf(t, fx, "ana")) == 1 }},
+	"POST /alerts/:id/test": {as: "ana", path: func(fx *csrfFixture) string { return "/alerts/" + strconv.FormatInt(fx.alertID, 10) + "/test" },
+		status: http.StatusSeeOther, before: makeAlert,
+		done: func(t *testing.T, fx *csrfFixture) bool {
+			a := alertsOf(t, fx, "ana")[0]
+			ds, err := fx.s.AlertDeliveries(context.Background(), viewerOf(t, fx.s, "ana"), a)
+			return err == nil && len(ds) == 1 && ds[0].Test()
+		}},
+	"POST /alerts/:id/delete": {as: "ana", path: func(fx *csrfFixture) string { return "/alerts/" + strconv.FormatInt(fx.alertID, 10) + "/delete" },
+		status: http.StatusSeeOther, before: makeAlert,
+		done: func(t *testing.T, fx *csrfFixture) bool { return len(alertsOf(t, fx, "ana")) == 0 }},
 	"POST /invites/:token": {as: "cy", path: func(fx *csrfFixture) string { return "/invites/" + fx.token }, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "cy") == app.RoleMember }},
+}
+
+// The failed run whose acknowledgement the CSRF case of /attention/ack
+// sends: its id and when it failed.
+var (
+	csrfFailedRun = "0192f5d4-6a00-7000-8000-00000000ac01"
+	csrfFailedAt  = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+)
+
+// makeAlert gives ana an alert on Needs attention.
+func makeAlert(t *testing.T, fx *csrfFixture) {
+	a, err := fx.s.CreateAlert(context.Background(), viewerOf(t, fx.s, "ana"),
+		app.NewAlert{Destination: app.DestinationWebhook, URL: "https://hooks.example.com/agentdeck"})
+	mustDo(t, err)
+	fx.alertID = a.ID
+}
+
+// alertsOf lists a person's alerts.
+func alertsOf(t *testing.T, fx *csrfFixture, handle string) []*app.Alert {
+	t.Helper()
+	list, err := fx.s.Alerts(context.Background(), viewerOf(t, fx.s, handle))
+	mustDo(t, err)
+	return list
 }
 
 // savedViewNames are the names of the saved views a person sees.

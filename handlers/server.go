@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentdeck/agentdeck/alerts"
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/config"
 	"github.com/agentdeck/agentdeck/handlers/live"
@@ -35,6 +36,9 @@ type Server struct {
 	live      *live.Engine
 	liveViews *live.Views
 	liveTails *live.Tails
+	// liveAttention keeps Needs attention live; alerts sends alerts.
+	liveAttention *live.Attention
+	alerts        *alerts.Worker
 }
 
 // New builds the server and its routes. Templates are parsed and checked
@@ -65,6 +69,10 @@ func New(cfg config.Config, store *app.Store, logger *slog.Logger) (*Server, err
 	s.live = live.New(store.Hub(), store.Now, logger, streamLimits(cfg))
 	s.liveViews = live.NewViews(store, r, logger)
 	s.liveTails = live.NewTails(store, r, logger)
+	s.liveAttention = live.NewAttention(store, r, logger)
+	if s.alerts, err = newAlertWorker(cfg, store, s); err != nil {
+		return nil, err
+	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.IPExtractor = clientAddress(cfg.TrustedProxies)
@@ -109,6 +117,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeSessions(ctx)
 	go s.closeSilentSessions(ctx)
+	go s.RunAlerts(ctx)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("handlers: serve: %w", err)

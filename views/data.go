@@ -13,6 +13,10 @@ type Layout struct {
 	CSRF  string    // the token forms and htmx requests send back
 	Demo  bool      // demo mode: say so in the header
 	Nav   string    // the active top-level section
+	// NeedsYou counts Needs attention for the navigation, which
+	// AttentionStream (its live stream) keeps true.
+	NeedsYou        NavCount
+	AttentionStream string
 }
 
 // TabLink is one of the view's tabs. A saved view's tab (Saved) shows how

@@ -28,6 +28,8 @@ var funcs = template.FuncMap{
 	"agentLabel":    app.AgentLabel,
 	"viewURL":       ViewURL,
 	"exportURL":     ExportURL,
+	"insightsURL":   InsightsURL,
+	"shownURL":      ShownURL,
 	"savedViewURL":  SavedViewURL,
 	"resumeCommand": ResumeCommand,
 	"chips":         Chips,

@@ -64,6 +64,17 @@ var (
 	PageTokens     = declare("tokens")
 	PageSignIn     = declare("signin")
 	PageError      = declare("error")
+	// Needs attention, its list, the navigation's count, what its live
+	// stream sends and what an acknowledgement by htmx answers.
+	PageAttention   = declare("attention")
+	AttentionList   = declare("attention#list")
+	AttentionNav    = declare("attention#attention-nav")
+	AttentionLive   = declare("attention#live")
+	AttentionAcked  = declare("attention#acked")
+	PageInsights    = declare("insights")
+	PageAlerts      = declare("alerts")
+	PageAlert       = declare("alert")
+	AlertDeliveries = declare("alert#deliveries")
 )
 
 // New parses every page; a template error fails here, at boot, rather than

@@ -400,4 +400,20 @@
   // Deferred scripts run before DOMContentLoaded, and htmx set up its own
   // listener first, so the form is processed by the time this runs.
   document.addEventListener("DOMContentLoaded", rememberZone);
+
+  // A page that a plain form is leaving (signing out, say) lets the form's
+  // answer decide where the browser goes: a live stream's "signedout",
+  // which may arrive meanwhile, is not acted on. htmx's forms have stopped
+  // their submit event by the time it reaches the document.
+  var leaving = false;
+  document.addEventListener("submit", function (e) {
+    if (!e.defaultPrevented) leaving = true;
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
+  window.addEventListener("htmx:sseBeforeMessage", function (e) {
+    if (leaving && e.detail.type === "signedout") {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
 })();
