@@ -132,6 +132,21 @@ func (s *Store) requireAdmin(ctx context.Context, tx bun.Tx, teamID int64, v Vie
 	return nil
 }
 
+// CheckCanLeave says, before anyone is asked to confirm, whether userID may
+// leave a team (or be removed from it): not when they are its last admin.
+func (s *Store) CheckCanLeave(ctx context.Context, teamID, userID int64) error {
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		role, err := s.roleIn(ctx, tx, teamID, userID)
+		if err != nil {
+			return Errorf(ENotFound, "user", "that person is not in the team")
+		}
+		if role == RoleAdmin {
+			return keepAnAdmin(ctx, tx, teamID, userID, "leaving")
+		}
+		return nil
+	})
+}
+
 // keepAnAdmin refuses to take admin rights from userID when no other admin
 // would be left: a team always keeps at least one.
 func keepAnAdmin(ctx context.Context, tx bun.Tx, teamID, userID int64, action string) error {
@@ -218,9 +233,30 @@ func (s *Store) RemoveMember(ctx context.Context, v Viewer, teamID, userID int64
 		if err != nil {
 			return fmt.Errorf("app: remove user %d from team %d: %w", userID, teamID, err)
 		}
+		if userID != v.User.ID {
+			// An admin's removal outlasts the invite links made before it.
+			removal := &teamRemoval{TeamID: teamID, UserID: userID, RemovedAt: s.Now()}
+			_, err = tx.NewInsert().Model(removal).On("CONFLICT (team_id, user_id) DO UPDATE").Set("removed_at = EXCLUDED.removed_at").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("app: record the removal of user %d from team %d: %w", userID, teamID, err)
+			}
+		}
 		return nil
 	})
 }
+
+// teamRemoval records that an admin took someone out of a team.
+type teamRemoval struct {
+	bun.BaseModel `bun:"table:team_removals"`
+
+	TeamID    int64     `bun:"team_id,pk"`
+	UserID    int64     `bun:"user_id,pk"`
+	RemovedAt time.Time `bun:"removed_at,notnull"`
+}
+
+// ErrRemovedSinceInvite refuses an invite link to someone an admin removed
+// from the team after the link was made.
+var ErrRemovedSinceInvite = Errorf(EForbidden, "token", "an admin removed you from this team after this invite link was made; ask an admin for a new link")
 
 // CreateInvite makes a new invite link to a team, valid for InviteLifetime,
 // and returns its token: the only time the token is known. Only an admin may.
@@ -310,6 +346,14 @@ func (s *Store) AcceptInvite(ctx context.Context, v Viewer, token string) (*Team
 			return err
 		}
 		team = inv.Team
+		removedAfter, err := tx.NewSelect().Model((*teamRemoval)(nil)).
+			Where("team_id = ? AND user_id = ? AND removed_at >= ?", inv.TeamID, v.User.ID, inv.CreatedAt).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("app: removals from team %d: %w", inv.TeamID, err)
+		}
+		if removedAfter {
+			return ErrRemovedSinceInvite
+		}
 		m := &Membership{TeamID: inv.TeamID, UserID: v.User.ID, Role: RoleMember, CreatedAt: s.Now()}
 		if _, err := tx.NewInsert().Model(m).On("CONFLICT (team_id, user_id) DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("app: join team %d: %w", inv.TeamID, err)

@@ -152,6 +152,9 @@ func (s *Server) handleAlertDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := s.confirmed(c, "Delete this alert? It sends nothing more.", "Delete the alert", "/alerts/"+strconv.FormatInt(a.ID, 10)); !ok {
+		return err
+	}
 	if err := s.store.DeleteAlert(c.Request().Context(), viewerOf(c), a.ID); err != nil && !errors.Is(err, app.ErrNotFound) {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/agentdeck/agentdeck/alerts"
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/config"
+	"github.com/agentdeck/agentdeck/handlers"
 )
 
 // hookReceiver is a webhook's receiver: a real HTTPS server keeping what it
@@ -158,7 +160,14 @@ func TestAlertPagesMakeTestFireAndDeleteAnAlert(t *testing.T) {
 			t.Errorf("the payload links to %q, not this server", got[1].Item.URL)
 		}
 
-		resp, _ = w.submit(t, maya, path+"/delete", url.Values{"csrf": {csrf}}, nil)
+		resp, question := w.submit(t, maya, path+"/delete", url.Values{"csrf": {csrf}}, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(question, "Delete this alert?") {
+			t.Errorf("deleting unconfirmed: %d, want 200 and a question", resp.StatusCode)
+		}
+		if resp, _ := w.get(t, maya, path, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("the alert's page after an unconfirmed delete: %d, want 200", resp.StatusCode)
+		}
+		resp, _ = w.submit(t, maya, path+"/delete", url.Values{"csrf": {csrf}, "confirm": {"yes"}}, nil)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/alerts" {
 			t.Errorf("deleting the alert: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
@@ -232,4 +241,21 @@ func TestAlertFormRefusesBadDestinations(t *testing.T) {
 			t.Errorf("a second test: %d, want 409 saying one is on its way", resp.StatusCode)
 		}
 	})
+}
+
+// A certificate file for alerts that cannot be used stops the boot rather
+// than every alert later.
+func TestAWebhookCAFileThatCannotBeUsedStopsTheBoot(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(t.TempDir(), "missing.pem"), notPEM} {
+		cfg := config.Config{Command: config.CommandServe, Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+			SessionKeys: []string{testSessionKey}, WebhookCAFile: path}
+		if _, err := handlers.New(cfg, sqliteStore(t), slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil ||
+			!strings.Contains(err.Error(), "AGENTDECK_WEBHOOK_CA_FILE") {
+			t.Errorf("a CA file %s: %v, want the boot refused naming AGENTDECK_WEBHOOK_CA_FILE", filepath.Base(path), err)
+		}
+	}
 }

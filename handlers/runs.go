@@ -137,6 +137,13 @@ func (s *Server) takeNewShareURL(c echo.Context, itemID string) string {
 // handleShareRevoke ends an item's share link at once.
 func (s *Server) handleShareRevoke(c echo.Context) error {
 	id := c.Param("id")
+	if _, err := s.store.ShareLinkOf(c.Request().Context(), viewerOf(c), id); err != nil {
+		return err
+	}
+	question := "Revoke the share link? Whoever has it can no longer open this item through it."
+	if ok, err := s.confirmed(c, question, "Revoke the share link", "/runs/"+id); !ok {
+		return err
+	}
 	if err := s.store.RevokeShareLink(c.Request().Context(), viewerOf(c), id); err != nil {
 		return err
 	}

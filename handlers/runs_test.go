@@ -168,9 +168,13 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		if resp, _ := w.get(t, jonas, "/runs/"+id, nil); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("a teammate opening a private conversation: status %d, want 404", resp.StatusCode)
 		}
-		post := func(c *http.Client, path string) (*http.Response, string) {
+		post := func(c *http.Client, path string, fields ...string) (*http.Response, string) {
 			t.Helper()
-			resp, err := c.PostForm(w.URL+path, url.Values{"csrf": {w.csrfFrom(t, c, "/settings/tokens")}})
+			form := url.Values{"csrf": {w.csrfFrom(t, c, "/settings/tokens")}}
+			for i := 0; i+1 < len(fields); i += 2 {
+				form.Set(fields[i], fields[i+1])
+			}
+			resp, err := c.PostForm(w.URL+path, form)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +219,14 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		if !strings.Contains(own, "data-revoke-share") || strings.Contains(own, link) {
 			t.Error("the owner's page should offer revoking, without showing the link again")
 		}
-		if resp, _ := post(maya, "/runs/"+id+"/share/revoke"); resp.StatusCode != http.StatusSeeOther {
+		// Revoking asks first: unconfirmed, it changes nothing.
+		if resp, body := post(maya, "/runs/"+id+"/share/revoke"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="confirm" value="yes"`) {
+			t.Errorf("an unconfirmed revoke: status %d, want 200 and a question", resp.StatusCode)
+		}
+		if resp, _ := w.get(t, jonas, link, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("the link after an unconfirmed revoke: status %d, want 200", resp.StatusCode)
+		}
+		if resp, _ := post(maya, "/runs/"+id+"/share/revoke", "confirm", "yes"); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("revoke: status %d, want 303", resp.StatusCode)
 		}
 		if resp, _ := w.get(t, jonas, link, nil); resp.StatusCode != http.StatusNotFound {

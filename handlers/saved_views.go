@@ -143,6 +143,15 @@ func (s *Server) handleViewDelete(c echo.Context) error {
 	if err != nil {
 		return s.savedViewProblem(c, err)
 	}
+	if sv, err := s.store.SavedView(c.Request().Context(), viewerOf(c), id); err != nil || !sv.Manage {
+		if err == nil {
+			err = app.Errorf(app.EForbidden, "", "only its owner and the team's admins may change a team's view")
+		}
+		return s.savedViewProblem(c, err)
+	}
+	if ok, err := s.confirmed(c, "Delete this saved view? It goes for everyone it is shared with.", "Delete the view", "/views"); !ok {
+		return err
+	}
 	if err := s.store.DeleteView(c.Request().Context(), viewerOf(c), id); err != nil {
 		return s.savedViewProblem(c, err)
 	}

@@ -79,6 +79,9 @@ type csrfCase struct {
 	done   func(t *testing.T, fx *csrfFixture) bool
 }
 
+// confirmedForm is a destructive request's form once the person confirmed it.
+var confirmedForm = url.Values{"confirm": {"yes"}}
+
 // csrfCases covers every route that changes state, keyed like Echo's routes.
 var csrfCases = map[string]csrfCase{
 	"POST /signout": {as: "ana", path: fixed("/signout"), status: http.StatusSeeOther,
@@ -96,11 +99,11 @@ var csrfCases = map[string]csrfCase{
 			m, err := fx.s.Membership(context.Background(), viewerOf(t, fx.s, "ana"), "red")
 			return err == nil && m.Team.Name == "Crimson"
 		}},
-	"POST /teams/:slug/leave": {as: "ben", path: fixed("/teams/red/leave"), status: http.StatusSeeOther,
+	"POST /teams/:slug/leave": {as: "ben", path: fixed("/teams/red/leave"), form: confirmedForm, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "ben") == "" }},
 	"POST /teams/:slug/members/:handle/role": {as: "ana", path: fixed("/teams/red/members/ben/role"), form: url.Values{"role": {"admin"}},
 		status: http.StatusSeeOther, done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "ben") == app.RoleAdmin }},
-	"POST /teams/:slug/members/:handle/remove": {as: "ana", path: fixed("/teams/red/members/ben/remove"), status: http.StatusSeeOther,
+	"POST /teams/:slug/members/:handle/remove": {as: "ana", path: fixed("/teams/red/members/ben/remove"), form: confirmedForm, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "ben") == "" }},
 	"POST /teams/:slug/invites": {as: "ana", path: fixed("/teams/red/invites"), status: http.StatusCreated,
 		done: func(t *testing.T, fx *csrfFixture) bool {
@@ -111,7 +114,7 @@ var csrfCases = map[string]csrfCase{
 		path: func(fx *csrfFixture) string {
 			return "/teams/red/invites/" + strconv.FormatInt(fx.inviteID, 10) + "/revoke"
 		},
-		status: http.StatusSeeOther,
+		form: confirmedForm, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool {
 			_, err := fx.s.InviteByToken(context.Background(), fx.token)
 			return err != nil
@@ -122,7 +125,7 @@ var csrfCases = map[string]csrfCase{
 			return err == nil && link != nil
 		}},
 	"POST /runs/:id/share/revoke": {as: "ana", path: func(fx *csrfFixture) string { return "/runs/" + fx.runID + "/share/revoke" },
-		status: http.StatusSeeOther,
+		form: confirmedForm, status: http.StatusSeeOther,
 		before: func(t *testing.T, fx *csrfFixture) {
 			_, err := fx.s.CreateShareLink(context.Background(), viewerOf(t, fx.s, "ana"), fx.runID)
 			mustDo(t, err)
@@ -140,7 +143,7 @@ var csrfCases = map[string]csrfCase{
 		path: func(fx *csrfFixture) string {
 			return "/settings/tokens/" + strconv.FormatInt(fx.tokenID, 10) + "/revoke"
 		},
-		status: http.StatusSeeOther,
+		form: confirmedForm, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool {
 			list, err := fx.s.AccessTokens(context.Background(), viewerOf(t, fx.s, "ana").User.ID)
 			return err == nil && slices.ContainsFunc(list, func(tok *app.AccessToken) bool { return tok.ID == fx.tokenID && !tok.RevokedAt.IsZero() })
@@ -153,7 +156,7 @@ var csrfCases = map[string]csrfCase{
 			return slices.Contains(savedViewNames(t, fx, "ana"), "Crimson failures")
 		}},
 	"POST /views/:id/delete": {as: "ana", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/delete" },
-		status: http.StatusSeeOther,
+		form: confirmedForm, status: http.StatusSeeOther,
 		done:   func(t *testing.T, fx *csrfFixture) bool { return len(savedViewNames(t, fx, "ana")) == 0 }},
 	"POST /views/:id/landing": {as: "ben", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/landing" },
 		status: http.StatusSeeOther,
@@ -181,7 +184,7 @@ var csrfCases = map[string]csrfCase{
 			return err == nil && len(ds) == 1 && ds[0].Test()
 		}},
 	"POST /alerts/:id/delete": {as: "ana", path: func(fx *csrfFixture) string { return "/alerts/" + strconv.FormatInt(fx.alertID, 10) + "/delete" },
-		status: http.StatusSeeOther, before: makeAlert,
+		form: confirmedForm, status: http.StatusSeeOther, before: makeAlert,
 		done: func(t *testing.T, fx *csrfFixture) bool { return len(alertsOf(t, fx, "ana")) == 0 }},
 	"POST /invites/:token": {as: "cy", path: func(fx *csrfFixture) string { return "/invites/" + fx.token }, status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool { return fx.role(t, "cy") == app.RoleMember }},

@@ -119,6 +119,12 @@ func (s *Server) handleTeamLeave(c echo.Context) error {
 		return err
 	}
 	v := viewerOf(c)
+	if err := s.store.CheckCanLeave(c.Request().Context(), m.TeamID, v.User.ID); err != nil {
+		return s.teamProblem(c, m, err)
+	}
+	if ok, err := s.confirmed(c, "Leave "+m.Team.Name+"?", "Leave "+m.Team.Name, "/teams/"+m.Team.Slug); !ok {
+		return err
+	}
 	if err := s.store.RemoveMember(c.Request().Context(), v, m.TeamID, v.User.ID); err != nil {
 		return s.teamProblem(c, m, err)
 	}
@@ -150,7 +156,17 @@ func (s *Server) handleMemberRemove(c echo.Context) error {
 	}
 	v := viewerOf(c)
 	u, err := s.memberOf(c)
+	if err == nil && u.ID != v.User.ID && m.Role != app.RoleAdmin {
+		err = app.Errorf(app.EForbidden, "", "only the team's admins may do this")
+	}
 	if err == nil {
+		err = s.store.CheckCanLeave(c.Request().Context(), m.TeamID, u.ID)
+	}
+	if err == nil {
+		question := "Remove " + u.DisplayName() + " from " + m.Team.Name + "?"
+		if ok, err := s.confirmed(c, question, "Remove "+u.DisplayName(), "/teams/"+m.Team.Slug); !ok {
+			return err
+		}
 		err = s.store.RemoveMember(c.Request().Context(), v, m.TeamID, u.ID)
 	}
 	if err != nil {
@@ -184,6 +200,12 @@ func (s *Server) handleInviteRevoke(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return s.teamProblem(c, m, app.Errorf(app.ENotFound, "invite", "there is no such invite link"))
+	}
+	if m.Role != app.RoleAdmin {
+		return s.teamProblem(c, m, app.Errorf(app.EForbidden, "", "only the team's admins may do this"))
+	}
+	if ok, err := s.confirmed(c, "Revoke this invite link to "+m.Team.Name+"?", "Revoke the link", "/teams/"+m.Team.Slug); !ok {
+		return err
 	}
 	if err := s.store.RevokeInvite(c.Request().Context(), viewerOf(c), m.TeamID, id); err != nil {
 		return s.teamProblem(c, m, err)

@@ -35,6 +35,9 @@ func (a *testApp) post(t *testing.T, c *http.Client, page, path string, form url
 	return a.submit(t, c, path, form, header)
 }
 
+// confirmed is the form of a destructive request the person confirmed.
+func confirmed() url.Values { return url.Values{"confirm": {"yes"}} }
+
 func TestTeamsFromCreationToLeaving(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
 		a := usersApp(t, s, nil, "ana", "ben", "cy")
@@ -119,7 +122,13 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		expect(t, "the only admin stepping down", resp, body, http.StatusConflict, "make another member an admin before stepping down")
 		resp, _ = a.post(t, ana, team, team+"/members/ben/role", url.Values{"role": {"admin"}}, nil)
 		location(t, resp, http.StatusSeeOther)
-		resp, _ = a.post(t, ana, team, team+"/leave", nil, nil)
+		// Leaving asks first; unconfirmed, nothing changes.
+		resp, body = a.post(t, ana, team, team+"/leave", nil, nil)
+		expect(t, "leaving unconfirmed", resp, body, http.StatusOK, "Leave Platform?")
+		if resp, _ := a.get(t, ana, team, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("ana after an unconfirmed leave: status %d, want still a member", resp.StatusCode)
+		}
+		resp, _ = a.post(t, ana, team, team+"/leave", confirmed(), nil)
 		if got := location(t, resp, http.StatusSeeOther).Path; got != "/teams" {
 			t.Errorf("after leaving ana lands on %q, want /teams", got)
 		}
@@ -133,7 +142,7 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		if revoke == nil {
 			t.Fatal("the admin's team page lists no invite link to revoke")
 		}
-		resp, body = a.post(t, ben, team, revoke[1], nil, htmx(""))
+		resp, body = a.post(t, ben, team, revoke[1], confirmed(), htmx(""))
 		expect(t, "revoking by htmx", resp, body, http.StatusOK, "No invite link works right now.")
 		resp, body = a.get(t, cy, link.Path, nil)
 		expect(t, "a revoked invite link", resp, body, http.StatusNotFound, "This invite link is unknown, has expired or was revoked")
@@ -149,10 +158,31 @@ func TestTeamsFromCreationToLeaving(t *testing.T) {
 		}
 		resp, _ = a.post(t, cy, "/teams", "/invites/"+token, nil, nil)
 		location(t, resp, http.StatusSeeOther)
-		resp, _ = a.post(t, ben, team, team+"/members/cy/remove", nil, nil)
+		resp, body = a.post(t, ben, team, team+"/members/cy/remove", nil, nil)
+		expect(t, "removing unconfirmed", resp, body, http.StatusOK, "Remove ")
+		if resp, _ := a.get(t, cy, team, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("cy after an unconfirmed removal: status %d, want still a member", resp.StatusCode)
+		}
+		resp, _ = a.post(t, ben, team, team+"/members/cy/remove", confirmed(), nil)
 		location(t, resp, http.StatusSeeOther)
 		if resp, _ := a.get(t, cy, team, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("cy after being removed: status %d, want 404", resp.StatusCode)
+		}
+		// The link cy joined by was made before her removal: it does not
+		// bring her back; a link made after it does.
+		resp, body = a.post(t, cy, "/teams", "/invites/"+token, nil, nil)
+		expect(t, "rejoining by a link older than the removal", resp, body, http.StatusForbidden, "removed you from this team after this invite link was made")
+		if resp, _ := a.get(t, cy, team, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("cy after the old link: status %d, want 404", resp.StatusCode)
+		}
+		fresh, _, err := s.CreateInvite(context.Background(), viewerOf(t, s, "ben"), teamID(t, s, "ben", slug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _ = a.post(t, cy, "/teams", "/invites/"+fresh, nil, nil)
+		location(t, resp, http.StatusSeeOther)
+		if resp, _ := a.get(t, cy, team, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("cy after a newer link: status %d, want 200", resp.StatusCode)
 		}
 		resp, body = a.post(t, ben, team, team+"/members/nobody/remove", nil, nil)
 		expect(t, "removing someone unknown", resp, body, http.StatusNotFound, "That person is not in the team.")

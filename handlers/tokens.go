@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -81,6 +82,17 @@ func (s *Server) handleTokenRevoke(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return app.ErrNotFound
+	}
+	tokens, err := s.store.AccessTokens(c.Request().Context(), viewerOf(c).User.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(tokens, func(t *app.AccessToken) bool { return t.ID == id }) {
+		return app.ErrNotFound
+	}
+	question := "Revoke this access token? Whatever uses it stops reporting."
+	if ok, err := s.confirmed(c, question, "Revoke the token", "/settings/tokens"); !ok {
+		return err
 	}
 	if err := s.store.RevokeAccessToken(c.Request().Context(), viewerOf(c).User.ID, id); err != nil {
 		return err

@@ -76,7 +76,12 @@ func TestTokensAreCreatedShownOnceUsedAndRevoked(t *testing.T) {
 			t.Errorf("jonas revoking maya's token: status %d, want 404", resp.StatusCode)
 		}
 		wantStatus(t, "after a stranger's revoke", w.call(t, secret, "GET", "/api/v1/runs", nil, nil), http.StatusOK)
-		resp, _ = post(maya, "/settings/tokens/"+itoa(laptop.ID)+"/revoke", url.Values{"csrf": {csrf}})
+		resp, body = post(maya, "/settings/tokens/"+itoa(laptop.ID)+"/revoke", url.Values{"csrf": {csrf}})
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Revoke") {
+			t.Errorf("an unconfirmed revoke: status %d, want 200 and a question", resp.StatusCode)
+		}
+		wantStatus(t, "after an unconfirmed revoke", w.call(t, secret, "GET", "/api/v1/runs", nil, nil), http.StatusOK)
+		resp, _ = post(maya, "/settings/tokens/"+itoa(laptop.ID)+"/revoke", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("revoke: status %d, want 303", resp.StatusCode)
 		}

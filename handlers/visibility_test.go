@@ -123,10 +123,10 @@ func TestVisibilityMatrix(t *testing.T) {
 
 		// ben leaves red; ana, red's admin, removes cy from it. Both lose
 		// sight of red's items at their very next request.
-		if resp, _ := a.post(t, clients["ben"], "/teams/red", "/teams/red/leave", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := a.post(t, clients["ben"], "/teams/red", "/teams/red/leave", confirmed(), nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("ben leaving red: status %d", resp.StatusCode)
 		}
-		if resp, _ := a.post(t, clients["ana"], "/teams/red", "/teams/red/members/cy/remove", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		if resp, _ := a.post(t, clients["ana"], "/teams/red", "/teams/red/members/cy/remove", confirmed(), nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("ana removing cy from red: status %d", resp.StatusCode)
 		}
 		teamsOf["ben"], teamsOf["cy"] = nil, []string{"blue"}

@@ -78,6 +78,18 @@ type CreatorNote struct {
 	AllURL, ClearURL string
 }
 
+// ConfirmPage asks before a destructive action: its button sends the same
+// request again, confirmed, with the fields it had.
+type ConfirmPage struct {
+	Layout
+	Question, Button string
+	Action, Back     string
+	Fields           []Field
+}
+
+// Field is one form field carried along.
+type Field struct{ Name, Value string }
+
 // SavedViewsPage lists the saved views a person sees.
 type SavedViewsPage struct {
 	Layout

@@ -64,6 +64,7 @@ var (
 	PageTokens     = declare("tokens")
 	PageSignIn     = declare("signin")
 	PageError      = declare("error")
+	PageConfirm    = declare("confirm")
 	// Needs attention, its list, the navigation's count, what its live
 	// stream sends and what an acknowledgement by htmx answers.
 	PageAttention   = declare("attention")

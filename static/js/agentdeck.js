@@ -104,6 +104,24 @@
     if (link) link.click();
   });
 
+  // A destructive form asks first. With the answer yes it says so itself;
+  // without JavaScript the server asks on a page of its own.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.matches || !form.matches("form[data-confirm]")) return;
+    if (!window.confirm(form.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      return;
+    }
+    if (!form.querySelector("input[name=confirm]")) {
+      var yes = document.createElement("input");
+      yes.type = "hidden";
+      yes.name = "confirm";
+      yes.value = "yes";
+      form.appendChild(yes);
+    }
+  });
+
   // A "Copy" button copies the field its data-copy names, such as a new
   // invite link; the field is selected too, for copying by hand.
   document.addEventListener("click", function (e) {
@@ -403,8 +421,9 @@
 
   // A page that a plain form is leaving (signing out, say) lets the form's
   // answer decide where the browser goes: a live stream's "signedout",
-  // which may arrive meanwhile, is not acted on. htmx's forms have stopped
-  // their submit event by the time it reaches the document.
+  // which may arrive meanwhile, only closes its source (so the server's
+  // hang-up is no error). htmx's forms have stopped their submit event by
+  // the time it reaches the document.
   var leaving = false;
   document.addEventListener("submit", function (e) {
     if (!e.defaultPrevented) leaving = true;
@@ -412,6 +431,7 @@
   window.addEventListener("pageshow", function () { leaving = false; });
   window.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (leaving && e.detail.type === "signedout") {
+      if (e.detail.target && e.detail.target.close) e.detail.target.close();
       e.preventDefault();
       e.stopPropagation();
     }
