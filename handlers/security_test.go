@@ -157,7 +157,7 @@ var csrfCases = map[string]csrfCase{
 		}},
 	"POST /views/:id/delete": {as: "ana", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/delete" },
 		form: confirmedForm, status: http.StatusSeeOther,
-		done:   func(t *testing.T, fx *csrfFixture) bool { return len(savedViewNames(t, fx, "ana")) == 0 }},
+		done: func(t *testing.T, fx *csrfFixture) bool { return len(savedViewNames(t, fx, "ana")) == 0 }},
 	"POST /views/:id/landing": {as: "ben", path: func(fx *csrfFixture) string { return "/views/" + strconv.FormatInt(fx.viewID, 10) + "/landing" },
 		status: http.StatusSeeOther,
 		done: func(t *testing.T, fx *csrfFixture) bool {
