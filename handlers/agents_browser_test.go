@@ -33,7 +33,7 @@ func TestBrowserShowsAnAgentSessionReportedThroughOTLPLive(t *testing.T) {
 			t.Fatalf("%d sessions", len(items))
 		}
 		row := fmt.Sprintf("document.getElementById(%q)", "item-"+items[0]["id"].(string))
-		waitFor(t, b, "the session's row at the top", `document.querySelector("#rows > tr") === `+row)
+		waitFor(t, b, "the session's row at the top", `document.querySelector("#rows > tr.row") === `+row)
 		waitFor(t, b, "its title, agent and cost", row+`.textContent.includes("RUNTOOL please") && `+row+`.textContent.includes("Claude Code") && `+
 			row+`.querySelector(".col-credits").textContent.trim() === "0.0444"`)
 
@@ -55,7 +55,7 @@ func TestBrowserShowsAnAgentSessionReportedThroughOTLPLive(t *testing.T) {
 		hook("SessionEnd", 13)
 		waitFor(t, b, "the row to show success", label("Success"))
 
-		if n := js(t, b, `String(document.querySelectorAll("#rows > tr").length)`); n != "2" {
+		if n := js(t, b, `String(document.querySelectorAll("#rows > tr.row").length)`); n != "2" {
 			t.Errorf("%s rows, want the session's row replaced in place beside the earlier run", n)
 		}
 		if js(t, b, `window.agentdeckTestMarker || ""`) != "same document" || b.documentLoads() != loads {

@@ -41,7 +41,7 @@ func TestBrowserSearchAsYouTypeSwapsTheTableAndPushesTheURL(t *testing.T) {
 		}
 		// Each row marks the word where it was found: in its title, or else
 		// in the excerpt of its first prompt.
-		unmarked := value(t, b, chromedp.Evaluate[int](`[...document.querySelectorAll("#rows > tr")].filter(r => `+
+		unmarked := value(t, b, chromedp.Evaluate[int](`[...document.querySelectorAll("#rows > tr.row")].filter(r => `+
 			`!/^fix$/i.test(r.querySelector(".row__link mark, .row__prompt mark")?.textContent ?? "")).length`))
 		if unmarked != 0 {
 			t.Errorf("%d of %d rows do not mark the searched word", unmarked, len(state.Rows))
@@ -149,8 +149,8 @@ func TestBrowserViewKeys(t *testing.T) {
 	b.do(t, chromedp.Navigate(a.URL+"/signin"))
 	b.signInAs(t, "priya")
 	b.do(t, chromedp.Navigate(a.URL+"/?tab=all"))
-	const focusedRow = `document.activeElement.closest("#rows > tr")?.id ?? ""`
-	rows := value(t, b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows > tr")].map(r => r.id)`))
+	const focusedRow = `document.activeElement.closest("#rows > tr.row")?.id ?? ""`
+	rows := value(t, b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows > tr.row")].map(r => r.id)`))
 	if len(rows) < 3 {
 		t.Fatalf("only %d rows", len(rows))
 	}
@@ -188,7 +188,7 @@ func TestBrowserViewKeys(t *testing.T) {
 	// Automations' rows open their run's page (conversations' rows open
 	// the desktop app).
 	b.do(t, chromedp.Navigate(a.URL+"/?tab=all&kind=ambient"))
-	rows = value(t, b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows > tr")].map(r => r.id)`))
+	rows = value(t, b, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows > tr.row")].map(r => r.id)`))
 
 	key("j")
 	expect("j", focusedRow, rows[0])

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +88,90 @@ func TestBrowserRevokingATokenAsksFirst(t *testing.T) {
 	}
 	if text := value(t, b, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "revoked") {
 		t.Errorf("after revoking, the page reads %q", text)
+	}
+	b.expectCleanConsole(t)
+}
+
+// Back from a run opened after "Load more": the rows loaded are there again,
+// each day named once, and the row that was at the top of the window is
+// back in its place.
+func TestBrowserBackAfterLoadMoreRestoresRowsAndPlace(t *testing.T) {
+	a := seededApp(t, apptest.SQLite(t))
+	b := newBrowser(t)
+	b.resize(t, laptop)
+	b.do(t, chromedp.Navigate(a.URL+"/signin"))
+	b.signInAs(t, "priya")
+	b.do(t, chromedp.Navigate(a.URL+"/?tab=all"), chromedp.WaitVisible(chromedp.CSS("#pager a")))
+	const rowCount = `document.querySelectorAll("#rows > tr.row").length`
+	const daysOnce = `(() => { const d = Array.from(document.querySelectorAll("#rows > tr.day")).map((r) => r.dataset.day); return d.length > 0 && new Set(d).size === d.length; })()`
+	first := value(t, b, chromedp.Evaluate[int](rowCount))
+	b.do(t, chromedp.Click(chromedp.CSS("#pager a")))
+	b.waitFor(t, "the second page", rowCount+` > `+strconv.Itoa(first)+` && `+htmxIdle)
+	loaded := value(t, b, chromedp.Evaluate[int](rowCount))
+	if !value(t, b, chromedp.Evaluate[bool](daysOnce)) {
+		t.Errorf("after Load more a day is named twice")
+	}
+	target := value(t, b, chromedp.Evaluate[string](`(() => { const r = document.querySelectorAll("#rows > tr.row")[`+strconv.Itoa(first+20)+`]; r.scrollIntoView({ block: "start" }); window.scrollBy(0, -120); return r.id; })()`))
+	top := value(t, b, chromedp.Evaluate[float64](`document.getElementById("`+target+`").getBoundingClientRect().top`))
+
+	value(t, b, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#"+target+" a.row__link"))))
+	if loc := value(t, b, chromedp.Location()); !strings.Contains(loc, "/runs/") {
+		t.Fatalf("the row led to %s", loc)
+	}
+	value(t, b, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.NavigateBack()))
+	b.waitFor(t, "the rows and the place restored", rowCount+` === `+strconv.Itoa(loaded)+
+		` && Math.abs(document.getElementById("`+target+`").getBoundingClientRect().top - `+strconv.FormatFloat(top, 'f', 1, 64)+`) < 2`)
+	if !value(t, b, chromedp.Evaluate[bool](daysOnce)) {
+		t.Errorf("after going back a day is named twice")
+	}
+	b.expectCleanConsole(t)
+}
+
+// Live changes are summed up in one polite region; "Pause live updates"
+// keeps the list still and says what it holds back; rows wait while
+// keyboard focus is in the table, so nothing moves under it.
+func TestBrowserLiveUpdatesAreAnnouncedAndCanBePaused(t *testing.T) {
+	w := newAPIWorld(t, apptest.SQLite(t), nil)
+	wantStatus(t, "a first run", w.as(t, "maya", "POST", "/api/v1/runs", ambientRun("", "Already there")), http.StatusCreated)
+	b := newBrowser(t)
+	openLiveView(t, b, w.testApp, "maya", "/")
+	create := func(title string) string {
+		t.Helper()
+		r := w.as(t, "maya", "POST", "/api/v1/runs", ambientRun("", title))
+		wantStatus(t, "create "+title, r, http.StatusCreated)
+		return "item-" + r.JSON(t)["id"].(string)
+	}
+
+	fresh := create("Rebuild the search index")
+	b.waitFor(t, "the new row and its announcement", `!!document.getElementById("`+fresh+`") && `+
+		`document.getElementById("live-announce").textContent === "New run: Rebuild the search index, working."`)
+
+	b.do(t, chromedp.Click(chromedp.CSS("[data-live-toggle]")))
+	if got := value(t, b, chromedp.Text(chromedp.CSS("[data-live-toggle]"))); got != "Resume live updates" {
+		t.Errorf("the pause button, pressed, reads %q", got)
+	}
+	held := create("Held back while paused")
+	b.waitFor(t, "the paused count", `document.querySelector("[data-live-toggle]").textContent === "Resume live updates (1 change)"`)
+	if value(t, b, chromedp.Evaluate[bool](`!!document.getElementById("`+held+`")`)) {
+		t.Error("a paused list showed a new row")
+	}
+	b.do(t, chromedp.Click(chromedp.CSS("[data-live-toggle]")))
+	b.waitFor(t, "the held row after resuming", `!!document.getElementById("`+held+`") && `+htmxIdle)
+
+	// Keyboard focus on a row: a new run waits behind the "new" button and
+	// the focused row stays where it is.
+	b.do(t, chromedp.Focus(chromedp.CSS("#"+fresh+" a.row__link")))
+	before := value(t, b, chromedp.Evaluate[float64](`document.getElementById("`+fresh+`").getBoundingClientRect().top`))
+	waiting := create("Arrives while a row has focus")
+	b.waitFor(t, "the new-items button", `!document.querySelector("[data-new-items]").hidden`)
+	if value(t, b, chromedp.Evaluate[bool](`!!document.getElementById("`+waiting+`")`)) {
+		t.Error("a row was placed while focus was in the table")
+	}
+	if after := value(t, b, chromedp.Evaluate[float64](`document.getElementById("`+fresh+`").getBoundingClientRect().top`)); after != before {
+		t.Errorf("the focused row moved from %v to %v", before, after)
+	}
+	if !value(t, b, chromedp.Evaluate[bool](`document.activeElement === document.querySelector("#`+fresh+` a.row__link")`)) {
+		t.Error("the focused row lost focus")
 	}
 	b.expectCleanConsole(t)
 }

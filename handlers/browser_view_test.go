@@ -40,10 +40,10 @@ const readView = `({
   url: location.href,
   checked: ` + checkedFilters + `,
   summary: document.querySelector("#summary").textContent.replace(/\s+/g, " ").trim(),
-  rows: [...document.querySelectorAll("#rows > tr")].map(r => ({
+  rows: [...document.querySelectorAll("#rows > tr.row")].map(r => ({
     id: r.id,
     status: r.querySelector(".status__label").textContent.trim(),
-    source: r.querySelector(".col-source").textContent.trim(),
+    source: r.querySelector(".col-source .source").textContent.trim(),
   })),
 })`
 
@@ -148,7 +148,7 @@ func TestBrowserViewFiltersSwapTheTableAndTheURLKeepsTheView(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#filters input[name=source][value=slack]`)),
 		)
 		b.waitFor(t, "the failed runs from Slack", `new URLSearchParams(location.search).getAll("source").join() === "slack" && `+
-			`[...document.querySelectorAll("#rows .col-source")].every(c => c.textContent.trim() === "Slack") && `+htmxIdle)
+			`[...document.querySelectorAll("#rows .col-source .source")].every(c => c.textContent.trim() === "Slack") && `+htmxIdle)
 		sameDocument("picking a source")
 		slack := value(t, b, chromedp.Evaluate[viewState](readView))
 
@@ -209,7 +209,7 @@ func TestBrowserViewFiltersSwapTheTableAndTheURLKeepsTheView(t *testing.T) {
 		loads = b.documentLoads()
 		b.do(t, chromedp.Evaluate[chromedp.Void](`window.agentdeckTestMarker = "same document"`))
 		b.do(t, chromedp.Click(chromedp.CSS(`#pager a`)))
-		b.waitFor(t, "more rows", fmt.Sprintf(`document.querySelectorAll("#rows > tr").length > %d && %s`, app.PageSize, htmxIdle))
+		b.waitFor(t, "more rows", fmt.Sprintf(`document.querySelectorAll("#rows > tr.row").length > %d && %s`, app.PageSize, htmxIdle))
 		sameDocument("loading more")
 		more := value(t, b, chromedp.Evaluate[viewState](readView))
 		if more.URL != back.URL {

@@ -89,7 +89,7 @@ func TestBrowserViewUpdatesLive(t *testing.T) {
 			"started_at": w.now.Add(-65 * time.Second).Format(time.RFC3339),
 		}), http.StatusCreated)
 		row := fmt.Sprintf("document.getElementById(%q)", "item-"+id)
-		waitFor(t, b, "the new row at the top", `document.querySelector("#rows > tr") === `+row)
+		waitFor(t, b, "the new row at the top", `document.querySelector("#rows > tr.row") === `+row)
 		working := summaryWords(t, s, "maya")
 		if !strings.Contains(working, "3 items") || !strings.Contains(working, "3 working now") || working == before {
 			t.Fatalf("the store counts %q after the create (before: %q); want 3 items, 3 working", working, before)
@@ -114,7 +114,7 @@ func TestBrowserViewUpdatesLive(t *testing.T) {
 			t.Fatalf("the store counts %q after the finish; want 3 items, 2 working", finished)
 		}
 		waitFor(t, b, "the summary to stop counting it as working", summaryShows(finished))
-		if js(t, b, `String(document.querySelectorAll("#rows > tr").length)`) != "3" {
+		if js(t, b, `String(document.querySelectorAll("#rows > tr.row").length)`) != "3" {
 			t.Error("the finished row was added again; want it replaced where it was")
 		}
 		if js(t, b, row+`.querySelector(".duration[data-started]") ? "ticking" : "still"`) != "still" {
@@ -144,7 +144,7 @@ func TestBrowserHoldsNewRowsWhileScrolledAndFollowsTheTab(t *testing.T) {
 			t.Error("the new row was inserted out of sight; want it to wait for the button")
 		}
 		b.do(t, chromedp.Click(chromedp.CSS("[data-new-items]")))
-		waitFor(t, b, "the row at the top after the click", fmt.Sprintf(`document.querySelector("#rows > tr").id === %q`, "item-"+it.ID))
+		waitFor(t, b, "the row at the top after the click", fmt.Sprintf(`document.querySelector("#rows > tr.row").id === %q`, "item-"+it.ID))
 
 		// Switching to All moves the live connection to the new view: a
 		// teammate's shared run appears, which Personal would not show.
@@ -165,7 +165,7 @@ func TestBrowserHoldsNewRowsWhileScrolledAndFollowsTheTab(t *testing.T) {
 		shared := working(t, s, "jonas", "Shared by a teammate", func(it *app.Item) {
 			it.TeamID, it.Visibility = teamID, app.VisibilityTeam
 		})
-		waitFor(t, b, "the teammate's run under All", fmt.Sprintf(`document.querySelector("#rows > tr").id === %q`, "item-"+shared.ID))
+		waitFor(t, b, "the teammate's run under All", fmt.Sprintf(`document.querySelector("#rows > tr.row").id === %q`, "item-"+shared.ID))
 		noConsoleErrors(t, b)
 	})
 }
@@ -186,7 +186,7 @@ func TestBrowserCatchesUpAfterAServerRestart(t *testing.T) {
 	it := working(t, s, "maya", "Reported while the server was down", nil)
 	startServer(t, s, strings.TrimPrefix(first.URL, "http://"))
 
-	waitFor(t, b, "the run reported during the restart", fmt.Sprintf(`document.querySelector("#rows > tr").id === %q`, "item-"+it.ID))
+	waitFor(t, b, "the run reported during the restart", fmt.Sprintf(`document.querySelector("#rows > tr.row").id === %q`, "item-"+it.ID))
 	if js(t, b, `String(window.sameDocument)`) != "yes" {
 		t.Error("the page reloaded; want the live connection to catch up in place")
 	}

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,8 +99,45 @@ func TestRowsEscapeEverythingTheyShow(t *testing.T) {
 			t.Errorf("rows lack %s:\n%s", want, out)
 		}
 	}
-	if got := strings.Count(out, "<tr "); got != 2 {
+	if got := strings.Count(out, `<tr id="item-`); got != 2 {
 		t.Errorf("%d rows, want 2", got)
+	}
+}
+
+// Rows are grouped by the day they began in the viewer's zone, each day
+// named once; where an item came from is named and linked.
+func TestRowsSeparateDaysAndNameTheirSource(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	item := func(created time.Time, external string) *app.Item {
+		return &app.Item{ID: app.NewItemID(), Kind: app.KindAmbient, Source: app.SourceLinear, Status: app.StatusSuccess,
+			Title: "Run", CreatedAt: created, ExternalURL: external}
+	}
+	out := string(Rows([]*app.Item{
+		item(now.Add(-time.Hour), "https://linear.app/acme/issue/ENG-42"),
+		item(now.Add(-2*time.Hour), ""),
+		// 23:30 UTC on the 24th is already the 25th in Berlin.
+		item(time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC), ""),
+		item(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), "javascript:alert(1)"),
+		item(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), ""),
+		item(time.Date(2025, 12, 31, 9, 0, 0, 0, time.UTC), ""),
+	}, now, berlin, nil))
+	var days []string
+	for _, m := range regexp.MustCompile(`<tr class="day" data-day="([0-9-]+)"><th scope="colgroup" colspan="7">([^<]+)</th>`).FindAllStringSubmatch(out, -1) {
+		days = append(days, m[1]+" "+m[2])
+	}
+	want := []string{"2026-11-25 Today", "2026-11-24 Yesterday", "2026-11-23 Mon 23 Nov", "2025-12-31 Wed 31 Dec 2025"}
+	if !reflect.DeepEqual(days, want) {
+		t.Errorf("day separators %q, want %q", days, want)
+	}
+	if !strings.Contains(out, `<a class="source__ref" href="https://linear.app/acme/issue/ENG-42" rel="noopener noreferrer">ENG-42</a>`) {
+		t.Errorf("the Linear issue is not named and linked:\n%s", out)
+	}
+	if strings.Contains(out, "javascript:") {
+		t.Errorf("a script link reached the rows")
 	}
 }
 

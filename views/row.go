@@ -58,13 +58,44 @@ func writeAvatar(b *strings.Builder, u *app.User) {
 
 // Rows are the table rows of items, shown at now in loc, with the searched
 // words marked in their titles.
+//
+// A row that begins a day (in the viewer's zone) follows a separator naming
+// it. Each page starts with one; the page's script drops a repeated one when
+// "Load more" or a live update brings rows of a day already shown.
 func Rows(items []*app.Item, now time.Time, loc *time.Location, highlight []string) template.HTML {
 	var b strings.Builder
-	b.Grow(len(items) * 1400)
+	b.Grow(len(items) * 1500)
+	day := ""
 	for _, it := range items {
+		if d := it.CreatedAt.In(loc).Format(time.DateOnly); d != day {
+			day = d
+			b.WriteString(`<tr class="day" data-day="`)
+			b.WriteString(d)
+			b.WriteString(`"><th scope="colgroup" colspan="7">`)
+			b.WriteString(html.EscapeString(rowDayLabel(it.CreatedAt, now, loc)))
+			b.WriteString(`</th></tr>`)
+			b.WriteByte('\n')
+		}
 		writeRow(&b, it, now, loc, highlight)
 	}
 	return template.HTML(b.String())
+}
+
+// rowDayLabel names a day in the list: "Today", "Yesterday", "Mon 23 Nov",
+// with the year when it is not this one.
+func rowDayLabel(t, now time.Time, loc *time.Location) string {
+	t, now = t.In(loc), now.In(loc)
+	y, m, d := now.Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	switch {
+	case !t.Before(today):
+		return "Today"
+	case !t.Before(today.AddDate(0, 0, -1)):
+		return "Yesterday"
+	case t.Year() == now.Year():
+		return t.Format("Mon 2 Jan")
+	}
+	return t.Format("Mon 2 Jan 2006")
 }
 
 // HTML is the row alone, as live updates send it.
@@ -84,6 +115,10 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 	esc(it.ID)
 	b.WriteString(`" class="row row--`)
 	esc(string(it.Kind))
+	b.WriteString(`" data-day="`)
+	b.WriteString(it.CreatedAt.In(loc).Format(time.DateOnly))
+	b.WriteString(`" data-day-label="`)
+	esc(rowDayLabel(it.CreatedAt, now, loc))
 	b.WriteString(`">`)
 
 	b.WriteString(`<td class="col-status">`)
@@ -101,8 +136,17 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 	b.WriteString(`<td class="col-source"><span class="source source--`)
 	esc(string(it.Source))
 	b.WriteString(`">`)
+	b.WriteString(string(sourceIcon(it.Source)))
 	esc(it.Source.Label())
-	b.WriteString(`</span></td>`)
+	b.WriteString(`</span>`)
+	if ref, href := SourceRef(it.ExternalURL); ref != "" {
+		b.WriteString(` <a class="source__ref" href="`)
+		esc(string(href))
+		b.WriteString(`" rel="noopener noreferrer">`)
+		esc(ref)
+		b.WriteString(`</a>`)
+	}
+	b.WriteString(`</td>`)
 
 	b.WriteString(`<td class="col-creator">`)
 	if it.Creator != nil {

@@ -162,10 +162,43 @@
     return ca !== cb ? ca > cb : a.id > b.id;
   }
 
+  // New rows wait while the top of the table is out of sight, and while
+  // keyboard focus is in the table, so that rows do not move under it.
   function topOutOfSight(rows) {
     var live = document.getElementById("live");
     return rows.hasAttribute("data-paged") || (live && live.hasAttribute("data-paged")) ||
-      rows.getBoundingClientRect().top < 0;
+      rows.getBoundingClientRect().top < 0 || rows.contains(document.activeElement);
+  }
+
+  // Day separators: each day's first row follows one naming it, once. The
+  // server starts every page with one; rows that arrive live or by "Load
+  // more" may repeat a day or begin a new one.
+  function separateDays(rows) {
+    if (!rows) return;
+    var day = "";
+    for (var r = rows.firstElementChild; r; ) {
+      var next = r.nextElementSibling;
+      if (r.classList.contains("day")) {
+        var following = next && next.classList.contains("row") ? next.getAttribute("data-day") : null;
+        if (following !== r.getAttribute("data-day") || following === day) r.remove();
+        else day = following;
+      } else if (r.classList.contains("row")) {
+        var d = r.getAttribute("data-day");
+        if (d && d !== day) {
+          var sep = document.createElement("tr");
+          sep.className = "day";
+          sep.setAttribute("data-day", d);
+          var th = document.createElement("th");
+          th.scope = "colgroup";
+          th.colSpan = 7;
+          th.textContent = r.getAttribute("data-day-label") || d;
+          sep.appendChild(th);
+          rows.insertBefore(sep, r);
+          day = d;
+        }
+      }
+      r = next;
+    }
   }
 
   // place puts a row where it belongs; it reports false when the row must
@@ -178,13 +211,15 @@
       return true;
     }
     var before = null;
-    for (var r = rows.firstElementChild; r; r = r.nextElementSibling) {
-      if (isNewer(row, r)) { before = r; break; }
+    var first = rows.querySelector("tr.row");
+    for (var r = first; r; r = r.nextElementSibling) {
+      if (r.classList.contains("row") && isNewer(row, r)) { before = r; break; }
     }
     if (!before && document.querySelector("#pager a")) return true; // a later page will show it
-    if (mayWait && before === rows.firstElementChild && topOutOfSight(rows)) return false;
+    if (mayWait && (before === first || rows.contains(document.activeElement)) && topOutOfSight(rows)) return false;
     rows.insertBefore(row, before);
     htmx.process(row);
+    separateDays(rows);
     tick();
     return true;
   }
@@ -202,11 +237,21 @@
     pending = pending.filter(function (p) { return p.id !== row.id; });
     var shown = document.getElementById(row.id);
     if (shown) {
+      // The row keeps its place; focus in it stays on it.
+      var focused = shown.contains(document.activeElement);
       shown.replaceWith(row);
       htmx.process(row);
+      if (focused) {
+        var link = row.querySelector(".row__link");
+        if (link) link.focus({ preventScroll: true });
+      }
+      announce("updated", row);
       tick();
     } else if (!place(row, true)) {
       pending.push(row);
+      announce("new", row);
+    } else {
+      announce("new", row);
     }
     showPending();
   }
@@ -214,9 +259,40 @@
   function removeRow(id) {
     if (!/^[0-9a-f-]{36}$/.test(id)) return;
     var row = document.getElementById("item-" + id);
-    if (row) row.remove();
+    if (row) {
+      row.remove();
+      separateDays(document.getElementById("rows"));
+    }
     pending = pending.filter(function (p) { return p.id !== "item-" + id; });
     showPending();
+  }
+
+  // One polite live region tells screen readers what changed, summed up at
+  // most every few seconds rather than row by row.
+  var changes = { new: [], updated: [] };
+  var announceTimer = null;
+  function announce(kind, row) {
+    changes[kind].push(row);
+    if (announceTimer === null) announceTimer = setTimeout(speak, 3000);
+  }
+  function speak() {
+    announceTimer = null;
+    var region = document.getElementById("live-announce");
+    var seen = changes;
+    changes = { new: [], updated: [] };
+    var fresh = seen.new.length, updated = seen.updated.length;
+    if (!region || fresh + updated === 0) return;
+    if (fresh + updated === 1) {
+      var row = fresh ? seen.new[0] : seen.updated[0];
+      var title = row.querySelector(".row__link"), status = row.querySelector(".status__label");
+      region.textContent = (fresh ? "New run: " : "") + (title ? title.textContent : "A run") +
+        (status ? ", " + status.textContent.toLowerCase() : "") + ".";
+      return;
+    }
+    var parts = [];
+    if (fresh) parts.push(fresh + (fresh === 1 ? " new run" : " new runs"));
+    if (updated) parts.push(updated + (updated === 1 ? " run changed" : " runs changed"));
+    region.textContent = parts.join(", ") + ".";
   }
 
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
@@ -240,18 +316,99 @@
     if (results) results.scrollIntoView({ block: "start" });
   });
 
+  // htmx fires afterSwap on each element a response swapped, its target and
+  // those swapped out of band alike: only the target's own counts here.
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
+    if (e.target !== target) return;
     if (target && target.id === "rows") {
       target.setAttribute("data-paged", ""); // "Load more" brought a further page
+      morePages++;
+      separateDays(target);
     }
+    if (target && target.id === "results") morePages = 0;
   });
   document.addEventListener("htmx:oobAfterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "results") {
       pending = []; // the results were re-rendered: waiting rows are in them or gone
+      morePages = 0;
       showPending();
     }
   });
+
+  // Pausing live updates (WCAG 2.2.2): while paused the view keeps still and
+  // counts what it did not show; resuming fetches the view afresh.
+  var paused = false, missed = 0;
+  function showPause() {
+    var button = document.querySelector("[data-live-toggle]");
+    if (!button) return;
+    button.hidden = false;
+    button.textContent = paused ? "Resume live updates" + (missed ? " (" + missed + " " + (missed === 1 ? "change" : "changes") + ")" : "") : "Pause live updates";
+  }
+  window.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var type = e.detail.type;
+    if (!paused || !e.target.closest || !e.target.closest("#live")) return;
+    if (type !== "item" && type !== "gone" && type !== "summary" && type !== "results") return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (type === "item" || type === "gone") missed++;
+    showPause();
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest("[data-live-toggle]")) return;
+    paused = !paused;
+    if (!paused && missed > 0) {
+      htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#results", swap: "outerHTML" });
+    }
+    missed = 0;
+    showPause();
+  });
+  document.addEventListener("DOMContentLoaded", showPause);
+
+  // Back to the list after opening a run: the rows "Load more" had brought
+  // are fetched again, following the pager as before, and the row that was
+  // at the top of the window is put back where it was.
+  var morePages = 0;
+  function listKey() { return "agentdeck:list:" + window.location.pathname + window.location.search; }
+  function topRow() {
+    var rows = document.querySelectorAll("#rows > tr.row");
+    for (var i = 0; i < rows.length; i++) {
+      var top = rows[i].getBoundingClientRect().top;
+      if (top >= 0) return { id: rows[i].id, top: top };
+    }
+    return null;
+  }
+  window.addEventListener("pagehide", function () {
+    if (!document.getElementById("rows")) return;
+    var at = topRow();
+    try {
+      sessionStorage.setItem(listKey(), JSON.stringify({ pages: morePages, row: at && at.id, top: at && at.top, y: window.scrollY }));
+    } catch (err) { /* storage full or refused: back shows the first page */ }
+  });
+  function restoreList() {
+    var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (!nav || nav.type !== "back_forward" || !document.getElementById("rows")) return;
+    var saved;
+    try { saved = JSON.parse(sessionStorage.getItem(listKey()) || "null"); } catch (err) { saved = null; }
+    if (!saved) return;
+    var left = Math.min(saved.pages || 0, 20);
+    function next() {
+      var more = document.querySelector("#pager a[href]");
+      if (left > 0 && more && window.htmx) {
+        left--;
+        htmx.ajax("GET", more.getAttribute("href"), { target: "#rows", swap: "beforeend" }).then(next);
+        return;
+      }
+      var row = saved.row && document.getElementById(saved.row);
+      if (row) window.scrollTo(0, row.getBoundingClientRect().top + window.scrollY - saved.top);
+      else window.scrollTo(0, saved.y || 0);
+    }
+    next();
+  }
+  // Deferred, this runs once the page is parsed: early enough to keep the
+  // browser from restoring the scroll position itself, against fewer rows.
+  if ("scrollRestoration" in history && document.getElementById("rows")) history.scrollRestoration = "manual";
+  document.addEventListener("DOMContentLoaded", restoreList);
 
   // A saved view's tab counts its working and failed runs. As the runs
   // shown change, the tabs ask for fresh counts: at most every 5 seconds,
