@@ -97,10 +97,18 @@ func TestBrowserRevokingATokenAsksFirst(t *testing.T) {
 // back in its place.
 func TestBrowserBackAfterLoadMoreRestoresRowsAndPlace(t *testing.T) {
 	a := seededApp(t, apptest.SQLite(t))
-	b := newBrowser(t)
-	b.resize(t, laptop)
-	b.do(t, chromedp.Navigate(a.URL+"/signin"))
-	b.signInAs(t, "priya")
+	for _, size := range []screenSize{laptop, phone} {
+		t.Run(size.name, func(t *testing.T) {
+			b := newBrowser(t)
+			b.resize(t, size)
+			b.do(t, chromedp.Navigate(a.URL+"/signin"))
+			b.signInAs(t, "priya")
+			backAfterLoadMore(t, b, a)
+		})
+	}
+}
+
+func backAfterLoadMore(t *testing.T, b *browser, a *testApp) {
 	b.do(t, chromedp.Navigate(a.URL+"/?tab=all"), chromedp.WaitVisible(chromedp.CSS("#pager a")))
 	const rowCount = `document.querySelectorAll("#rows > tr.row").length`
 	const daysOnce = `(() => { const d = Array.from(document.querySelectorAll("#rows > tr.day")).map((r) => r.dataset.day); return d.length > 0 && new Set(d).size === d.length; })()`
