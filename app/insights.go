@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 )
 
 // Insights is where a view's credits went: the view's totals, its credits
@@ -78,72 +79,121 @@ func (s *Store) Insights(ctx context.Context, q Query) (Insights, error) {
 	if len(arms) == 0 {
 		return in, nil
 	}
-	bySource, err := s.groupArms(ctx, q, arms, "source", "source")
+	parts, err := s.groupArms(ctx, q, arms)
 	if err != nil {
 		return in, err
 	}
-	for _, r := range bySource {
+	for _, r := range parts[partSource] {
 		in.Total.Items += r.Items
 		in.Total.Failed += r.Failed
 		in.Total.Credits = plusCredits(in.Total.Credits, r.Credits)
 	}
-	in.Sources = sortRows(bySource)
-
-	byCreator, err := s.groupArms(ctx, q, arms, "creator_id", "CAST(creator_id AS TEXT)")
-	if err != nil {
+	in.Sources = sortRows(parts[partSource])
+	if in.Creators, err = s.creatorRows(ctx, parts[partCreator]); err != nil {
 		return in, err
 	}
-	if in.Creators, err = s.creatorRows(ctx, byCreator); err != nil {
-		return in, err
-	}
-	byAgent, err := s.groupArms(ctx, q, arms, "agent_name", "agent_name")
-	if err != nil {
-		return in, err
-	}
-	in.Agents = sortRows(byAgent)
-	byModels, err := s.groupArms(ctx, q, arms, "models", "models")
-	if err != nil {
-		return in, err
-	}
-	in.Models = modelRows(byModels)
-	byBucket, err := s.groupArms(ctx, q, arms, "created_at", s.bucketExpr())
-	if err != nil {
-		return in, err
-	}
-	in.Days, in.Truncated, err = dayRows(byBucket, q, s.Now())
+	in.Agents = sortRows(parts[partAgent])
+	in.Models = modelRows(parts[partModels])
+	in.Days, in.Truncated, err = dayRows(parts[partBucket], q, s.Now())
 	return in, err
 }
 
-// groupArms sums the query's items grouped by key, an expression over
-// column, as text. Credits are summed as the summary sums them (whole and
-// millionths apart), so that the parts add up to its total exactly.
-func (s *Store) groupArms(ctx context.Context, q Query, arms []arm, column, key string) ([]InsightRow, error) {
-	parts := make([]*bun.SelectQuery, len(arms))
-	for i, a := range arms {
-		parts[i] = s.armQuery(q, a, column, "status", "inference_credits", "compute_credits")
+// The parts insights group a view's items by.
+const (
+	partSource = iota
+	partCreator
+	partAgent
+	partModels
+	partBucket
+	partCount
+)
+
+// partKeys are the parts' keys as text, over the items' columns, in the
+// order of the part constants.
+func (s *Store) partKeys() [partCount]string {
+	return [partCount]string{"source", "CAST(creator_id AS TEXT)", "agent_name", "models", s.bucketExpr()}
+}
+
+// groupArms sums the query's items grouped by each part. Credits are summed
+// as the summary sums them (whole and millionths apart), so that the parts
+// add up to its total exactly.
+//
+// PostgreSQL reads the items once for all the parts (grouping sets); SQLite,
+// which has none, once per part.
+func (s *Store) groupArms(ctx context.Context, q Query, arms []arm) ([partCount][]InsightRow, error) {
+	var out [partCount][]InsightRow
+	keys := s.partKeys()
+	items := func() schema.QueryAppender {
+		selects := make([]*bun.SelectQuery, len(arms))
+		for i, a := range arms {
+			selects[i] = s.armQuery(q, a, "source", "creator_id", "agent_name", "models", "created_at", "status", "inference_credits", "compute_credits")
+		}
+		return s.unionOfArms(selects)
 	}
-	var rows []struct {
+	type sums struct {
+		Part  int    `bun:"part"`
 		Key   string `bun:"key"`
 		Items int64  `bun:"items"`
 		Fail  int64  `bun:"failed"`
 		Whole int64  `bun:"whole_credits"`
 		Micro int64  `bun:"micro_credits"`
 	}
-	err := s.db.NewSelect().
-		TableExpr("(?) AS u", s.unionOfArms(parts)).
-		ColumnExpr(key+" AS key").
-		ColumnExpr("COUNT(*) AS items").
-		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
-		ColumnExpr("CAST(COALESCE(SUM(inference_credits / ? + compute_credits / ?), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
-		ColumnExpr("CAST(COALESCE(SUM(inference_credits % ? + compute_credits % ?), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
-		GroupExpr("1").
-		Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("app: insights by %s: %w", column, err)
+	summed := func(sel *bun.SelectQuery) *bun.SelectQuery {
+		return sel.ColumnExpr("COUNT(*) AS items").
+			ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
+			ColumnExpr("CAST(COALESCE(SUM(inference_credits / ? + compute_credits / ?), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
+			ColumnExpr("CAST(COALESCE(SUM(inference_credits % ? + compute_credits % ?), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit)
 	}
-	out := make([]InsightRow, len(rows))
-	for i, r := range rows {
-		out[i] = InsightRow{Key: r.Key, Items: r.Items, Failed: r.Fail, Credits: addCredits(r.Whole, r.Micro)}
+	var rows []sums
+	if s.dialect == "postgres" {
+		// GROUPING() numbers the set a row sums: bit i (from the left) is
+		// set when key i is not part of it.
+		keyed := s.db.NewSelect().TableExpr("(?) AS u0", items()).Column("status", "inference_credits", "compute_credits")
+		sets := make([]string, partCount)
+		for i, k := range keys {
+			keyed = keyed.ColumnExpr(k + " AS k" + strconv.Itoa(i))
+			sets[i] = "(k" + strconv.Itoa(i) + ")"
+		}
+		var grouping []string
+		for i := range partCount {
+			grouping = append(grouping, "k"+strconv.Itoa(i))
+		}
+		var all []struct {
+			Grouping int `bun:"grouping"`
+			sums
+		}
+		err := summed(s.db.NewSelect().TableExpr("(?) AS u", keyed).
+			ColumnExpr("GROUPING(" + strings.Join(grouping, ", ") + ") AS grouping").
+			ColumnExpr("COALESCE(" + strings.Join(grouping, ", ") + ") AS key")).
+			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").
+			Scan(ctx, &all)
+		if err != nil {
+			return out, fmt.Errorf("app: insights: %w", err)
+		}
+		for _, r := range all {
+			for part := range partCount {
+				if r.Grouping == (1<<partCount-1)&^(1<<(partCount-1-part)) {
+					r.Part = part
+					rows = append(rows, r.sums)
+				}
+			}
+		}
+	} else {
+		for part, key := range keys {
+			var some []sums
+			err := summed(s.db.NewSelect().TableExpr("(?) AS u", items()).
+				ColumnExpr("? AS part", part).
+				ColumnExpr(key + " AS key")).
+				GroupExpr("2").
+				Scan(ctx, &some)
+			if err != nil {
+				return out, fmt.Errorf("app: insights: %w", err)
+			}
+			rows = append(rows, some...)
+		}
+	}
+	for _, r := range rows {
+		out[r.Part] = append(out[r.Part], InsightRow{Key: r.Key, Items: r.Items, Failed: r.Fail, Credits: addCredits(r.Whole, r.Micro)})
 	}
 	return out, nil
 }
