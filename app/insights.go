@@ -163,9 +163,9 @@ func (s *Store) groupArms(ctx context.Context, q Query, arms []arm) ([partCount]
 			sums
 		}
 		err := summed(s.db.NewSelect().TableExpr("(?) AS u", keyed).
-			ColumnExpr("GROUPING(" + strings.Join(grouping, ", ") + ") AS grouping").
-			ColumnExpr("COALESCE(" + strings.Join(grouping, ", ") + ") AS key")).
-			GroupExpr("GROUPING SETS (" + strings.Join(sets, ", ") + ")").
+			ColumnExpr("GROUPING("+strings.Join(grouping, ", ")+") AS grouping").
+			ColumnExpr("COALESCE("+strings.Join(grouping, ", ")+") AS key")).
+			GroupExpr("GROUPING SETS ("+strings.Join(sets, ", ")+")").
 			Scan(ctx, &all)
 		if err != nil {
 			return out, fmt.Errorf("app: insights: %w", err)
@@ -183,7 +183,7 @@ func (s *Store) groupArms(ctx context.Context, q Query, arms []arm) ([partCount]
 			var some []sums
 			err := summed(s.db.NewSelect().TableExpr("(?) AS u", items()).
 				ColumnExpr("? AS part", part).
-				ColumnExpr(key + " AS key")).
+				ColumnExpr(key+" AS key")).
 				GroupExpr("2").
 				Scan(ctx, &some)
 			if err != nil {
