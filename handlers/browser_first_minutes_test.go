@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/app/apptest"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -16,7 +17,12 @@ import (
 // after a reload.
 func TestBrowserFilterCountsFollowEveryTick(t *testing.T) {
 	a := seededApp(t, apptest.SQLite(t))
+	atBothSizes(t, func(t *testing.T, size screenSize) { filterCountsFollowEveryTick(t, a, size) })
+}
+
+func filterCountsFollowEveryTick(t *testing.T, a *testApp, size screenSize) {
 	b := newBrowser(t)
+	b.resize(t, size)
 	b.emulate(t, "UTC", "")
 	b.do(t, chromedp.Navigate(a.URL+"/signin"))
 	b.signInAs(t, "priya")
@@ -43,11 +49,15 @@ func TestBrowserFilterCountsFollowEveryTick(t *testing.T) {
 func TestBrowserRevokingATokenAsksFirst(t *testing.T) {
 	s := apptest.SQLite(t)
 	a := seededApp(t, s)
+	atBothSizes(t, func(t *testing.T, size screenSize) { revokingATokenAsksFirst(t, s, a, size) })
+}
+
+func revokingATokenAsksFirst(t *testing.T, s *app.Store, a *testApp, size screenSize) {
 	priya, err := s.UserByHandle(t.Context(), "priya")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := s.CreateAccessToken(t.Context(), priya.ID, "laptop", time.Time{})
+	tok, _, err := s.CreateAccessToken(t.Context(), priya.ID, "laptop on a "+size.name, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +77,7 @@ func TestBrowserRevokingATokenAsksFirst(t *testing.T) {
 	}
 	button := chromedp.CSS(`form[action="/settings/tokens/` + strconv.FormatInt(tok.ID, 10) + `/revoke"] button`)
 	b := newBrowser(t)
+	b.resize(t, size)
 	b.do(t, chromedp.Navigate(a.URL+"/signin"))
 	b.signInAs(t, "priya")
 	b.do(t, chromedp.Navigate(a.URL+"/settings/tokens"), chromedp.WaitVisible(button))
@@ -139,9 +150,14 @@ func backAfterLoadMore(t *testing.T, b *browser, a *testApp) {
 // keeps the list still and says what it holds back; rows wait while
 // keyboard focus is in the table, so nothing moves under it.
 func TestBrowserLiveUpdatesAreAnnouncedAndCanBePaused(t *testing.T) {
+	atBothSizes(t, liveUpdatesAreAnnouncedAndCanBePaused)
+}
+
+func liveUpdatesAreAnnouncedAndCanBePaused(t *testing.T, size screenSize) {
 	w := newAPIWorld(t, apptest.SQLite(t), nil)
 	wantStatus(t, "a first run", w.as(t, "maya", "POST", "/api/v1/runs", ambientRun("", "Already there")), http.StatusCreated)
 	b := newBrowser(t)
+	b.resize(t, size)
 	openLiveView(t, b, w.testApp, "maya", "/")
 	create := func(title string) string {
 		t.Helper()

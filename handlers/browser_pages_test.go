@@ -24,6 +24,14 @@ var (
 	phone  = screenSize{"phone", 390, 844, true}
 )
 
+// atBothSizes runs a browser test once in a laptop's window and once in a
+// phone's.
+func atBothSizes(t *testing.T, test func(t *testing.T, size screenSize)) {
+	for _, size := range []screenSize{laptop, phone} {
+		t.Run(size.name, func(t *testing.T) { test(t, size) })
+	}
+}
+
 // resize makes the tab a window of the given size, a phone's with touch
 // and its viewport meta tag honoured.
 func (b *browser) resize(t *testing.T, size screenSize) {

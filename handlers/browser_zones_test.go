@@ -13,9 +13,16 @@ import (
 // in, UTC included, and the day's chip says it.
 func TestBrowserACopiedDayShowsTheSameRowsInAnotherZone(t *testing.T) {
 	a := seededApp(t, apptest.SQLite(t))
-	for _, zone := range []string{"UTC", "Europe/Berlin"} {
+	// One link is copied on a laptop and opened on a phone, the other the
+	// other way round.
+	for _, c := range []struct {
+		zone     string
+		from, to screenSize
+	}{{"UTC", laptop, phone}, {"Europe/Berlin", phone, laptop}} {
+		zone := c.zone
 		t.Run(zone, func(t *testing.T) {
 			from := newBrowser(t)
+			from.resize(t, c.from)
 			from.emulate(t, zone, "")
 			from.do(t, chromedp.Navigate(a.URL+"/signin"))
 			from.signInAs(t, "priya")
@@ -36,6 +43,7 @@ func TestBrowserACopiedDayShowsTheSameRowsInAnotherZone(t *testing.T) {
 			}
 
 			to := newBrowser(t)
+			to.resize(t, c.to)
 			to.emulate(t, "Asia/Tokyo", "")
 			to.do(t, chromedp.Navigate(a.URL+"/signin"))
 			to.signInAs(t, "priya")
