@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, logger)
 	case config.CommandToken:
 		return tokenCommand(ctx, cfg, stdout)
+	case config.CommandRollups:
+		return rollupsCommand(ctx, cfg, stdout)
 	case config.CommandConnect:
 		self, err := os.Executable()
 		if err != nil {
@@ -134,6 +136,41 @@ func tokenCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 		return fmt.Errorf("token create: %w", err)
 	}
 	_, err = fmt.Fprintln(stdout, secret)
+	return err
+}
+
+// rollupsCommand checks the summaries' rollups against the items (verify),
+// or sets them to what the items sum to (rebuild). verify fails when a row
+// differs, printing each.
+func rollupsCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	const usage = "usage: agentdeck rollups verify|rebuild"
+	if len(cfg.Args) != 1 || cfg.Args[0] != "verify" && cfg.Args[0] != "rebuild" {
+		return errors.New(usage)
+	}
+	store, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if cfg.Args[0] == "rebuild" {
+		if err := store.RebuildRollups(ctx); err != nil {
+			return err
+		}
+	}
+	differences, err := store.VerifyRollups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range differences {
+		fmt.Fprintln(stdout, d)
+	}
+	if len(differences) > 0 {
+		return fmt.Errorf("rollups: %d rows differ from what the items sum to; agentdeck rollups rebuild sets them right", len(differences))
+	}
+	_, err = fmt.Fprintln(stdout, "rollups: every row holds what the items sum to")
 	return err
 }
 

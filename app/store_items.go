@@ -304,11 +304,20 @@ const searchProbe = 2000
 // total of the two, exact up to 9.2 trillion credits, is held at the largest
 // Credits beyond that rather than wrapping.
 func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
-	var sum Summary
 	arms := visibleArms(q)
 	if len(arms) == 0 {
-		return sum, nil
+		return Summary{}, nil
 	}
+	if sum, ok, err := s.rollupSummary(ctx, q, arms); ok || err != nil {
+		return sum, err
+	}
+	return s.scanSummary(ctx, q, arms)
+}
+
+// scanSummary sums the query's items themselves, read from the arms'
+// indexes.
+func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, error) {
+	var sum Summary
 	columns := []string{"status", "inference_credits", "compute_credits"}
 	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
 	if q.Search != "" {

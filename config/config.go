@@ -29,6 +29,7 @@ const (
 	CommandVersion = "version"
 	CommandHook    = "hook"
 	CommandConnect = "connect"
+	CommandRollups = "rollups"
 )
 
 // Provider holds the OAuth client of one sign-in provider.
@@ -218,10 +219,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if fs.NArg() > 0 {
 			return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 		}
-	case CommandMigrate, CommandVersion, CommandRun, CommandToken, CommandHook, CommandConnect:
+	case CommandMigrate, CommandVersion, CommandRun, CommandToken, CommandHook, CommandConnect, CommandRollups:
 		c.Args = args
 	default:
-		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, hook, connect, token, version)", c.Command)
+		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, hook, connect, token, rollups, version)", c.Command)
 	}
 	return c, c.validate()
 }

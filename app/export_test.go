@@ -1,0 +1,9 @@
+package app
+
+import "context"
+
+// SummaryByScan is Summary read from the items themselves, never from the
+// rollups: the recount the rollups are checked against.
+func (s *Store) SummaryByScan(ctx context.Context, q Query) (Summary, error) {
+	return s.scanSummary(ctx, q, visibleArms(q))
+}

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// The database keeps rollups of the items (migration "rollups"): their
+// count and credits by creator, team, visibility, UTC day, kind, source and
+// status, and by team over its team-visible items. A summary whose filters
+// they can answer is read from them, plus, where a day filter's boundaries
+// in the viewer's zone fall inside a UTC day, the items of the day's edges.
+
+// rollupDay is the span of a rollup's day.
+const rollupDay = 24 * time.Hour
+
+// rollupsAnswer reports whether the rollups can sum the query: they hold
+// kind, source, status, team and day, not searches, creators or the agents'
+// fields.
+func rollupsAnswer(q Query) bool {
+	f := q.Filter
+	return q.Search == "" && q.CreatorIDs == nil && len(q.NotCreatorIDs) == 0 &&
+		f.Agents.Empty() && f.Models.Empty() && f.Repos.Empty() && f.Branches.Empty()
+}
+
+// rollupSummary sums the query's arms from the rollups over whole UTC days,
+// and the items of the edges where the query's span begins or ends inside
+// one. ok is false when the rollups cannot answer the query.
+func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Summary, ok bool, err error) {
+	if !rollupsAnswer(q) {
+		return sum, false, nil
+	}
+	var firstDay, endDay int64 // whole days [firstDay, endDay); none when equal
+	if !q.From.IsZero() {
+		firstDay = ceilDiv(q.From.Unix(), int64(rollupDay/time.Second))
+		endDay = q.To.Unix() / int64(rollupDay/time.Second)
+		if endDay <= firstDay {
+			// The span lies within a day or two: its items are few.
+			return sum, false, nil
+		}
+	}
+	parts := make([]*bun.SelectQuery, 0, 2*len(arms))
+	for _, a := range arms {
+		if a.ownerID != 0 {
+			parts = append(parts, s.rollupArm(q, "rollup_creators", 1, firstDay, endDay).
+				Where("creator_id = ?", a.ownerID))
+			continue
+		}
+		// A team's shared items, less the viewer's own among them (the own
+		// arm counts those).
+		parts = append(parts,
+			s.rollupArm(q, "rollup_teams", 1, firstDay, endDay).Where("team_id = ?", a.teamID),
+			s.rollupArm(q, "rollup_creators", -1, firstDay, endDay).
+				Where("creator_id = ?", q.Viewer.User.ID).Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam))
+	}
+	var row struct {
+		Summary
+		Whole int64 `bun:"whole_credits"`
+		Micro int64 `bun:"micro_credits"`
+	}
+	err = s.db.NewSelect().
+		TableExpr("(?) AS u", s.unionOfArms(parts)).
+		ColumnExpr("CAST(COALESCE(SUM(items), 0) AS BIGINT) AS items").
+		ColumnExpr("CAST(COALESCE(SUM(working), 0) AS BIGINT) AS working").
+		ColumnExpr("CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed").
+		ColumnExpr("CAST(COALESCE(SUM(whole), 0) AS BIGINT) AS whole_credits").
+		ColumnExpr("CAST(COALESCE(SUM(micro), 0) AS BIGINT) AS micro_credits").
+		Scan(ctx, &row)
+	if err != nil {
+		return sum, false, fmt.Errorf("app: summarise items from the rollups: %w", err)
+	}
+	sum = row.Summary
+	sum.Credits = addCredits(row.Whole, row.Micro)
+	if q.From.IsZero() {
+		return sum, true, nil
+	}
+	// The edges: from the span's start to its first whole day, and from the
+	// end of its last whole day to the span's end.
+	for _, edge := range [][2]time.Time{
+		{q.From, time.Unix(firstDay*int64(rollupDay/time.Second), 0)},
+		{time.Unix(endDay*int64(rollupDay/time.Second), 0), q.To},
+	} {
+		if !edge[0].Before(edge[1]) {
+			continue
+		}
+		part := q
+		part.From, part.To = edge[0], edge[1]
+		more, err := s.scanSummary(ctx, part, arms)
+		if err != nil {
+			return sum, false, err
+		}
+		sum.Items += more.Items
+		sum.Working += more.Working
+		sum.Failed += more.Failed
+		sum.Credits = plusCredits(sum.Credits, more.Credits)
+	}
+	return sum, true, nil
+}
+
+// rollupArm selects one rollup's rows that the query's filters keep, over
+// the whole days [firstDay, endDay) when the query has a span, each sum
+// taken with sign.
+func (s *Store) rollupArm(q Query, table string, sign int, firstDay, endDay int64) *bun.SelectQuery {
+	sel := s.db.NewSelect().TableExpr(table).
+		ColumnExpr("? * items AS items", sign).
+		ColumnExpr("CASE WHEN status = ? THEN ? * items ELSE 0 END AS working", StatusWorking, sign).
+		ColumnExpr("CASE WHEN status = ? THEN ? * items ELSE 0 END AS failed", StatusFailed, sign).
+		ColumnExpr("? * whole AS whole", sign).
+		ColumnExpr("? * micro AS micro", sign)
+	f := q.Filter
+	sel = whereChoice(sel, "kind", f.Kinds)
+	sel = whereChoice(sel, "source", f.Sources)
+	sel = whereChoice(sel, "status", f.Statuses)
+	if table == "rollup_creators" {
+		// Team 0 is no team: it is in no list of teams, as NULL is not.
+		if q.TeamIDs != nil {
+			sel = sel.Where("team_id IN (?)", bun.In(q.TeamIDs))
+		}
+		if len(q.NotTeamIDs) > 0 {
+			sel = sel.Where("team_id NOT IN (?)", bun.In(q.NotTeamIDs))
+		}
+	}
+	if firstDay != endDay {
+		sel = sel.Where("day >= ?", firstDay).Where("day < ?", endDay)
+	}
+	return sel
+}
+
+// ceilDiv is a / b rounded up, for b > 0.
+func ceilDiv(a, b int64) int64 {
+	d := a / b
+	if a%b != 0 && (a > 0) == (b > 0) {
+		d++
+	}
+	return d
+}
+
+// rollupTables are the rollups and their key columns.
+var rollupTables = []struct{ name, key string }{
+	{"rollup_creators", "creator_id, team_id, visibility, day, kind, source, status, shard"},
+	{"rollup_teams", "team_id, day, kind, source, status, shard"},
+}
+
+// VerifyRollups compares the rollups with what the items sum to (the views
+// rollup_*_expected) and describes each row that differs: held but not
+// due, or due but not held as it is. Rows that sum to nothing are ignored.
+func (s *Store) VerifyRollups(ctx context.Context) ([]string, error) {
+	var differences []string
+	for _, t := range rollupTables {
+		held := "SELECT " + t.key + ", items, whole, micro FROM " + t.name + " WHERE items <> 0 OR whole <> 0 OR micro <> 0"
+		due := "SELECT " + t.key + ", items, whole, micro FROM " + t.name + "_expected"
+		for _, c := range []struct{ what, query string }{
+			{"holds", held + " EXCEPT " + due},
+			{"lacks", due + " EXCEPT " + held},
+		} {
+			rows, err := s.db.QueryContext(ctx, c.query)
+			if err != nil {
+				return nil, fmt.Errorf("app: verify %s: %w", t.name, err)
+			}
+			cols, err := rows.Columns()
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			values := make([]any, len(cols))
+			for i := range values {
+				values[i] = new(any)
+			}
+			for rows.Next() {
+				if err := rows.Scan(values...); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				line := t.name + " " + c.what
+				for i, col := range cols {
+					line += fmt.Sprintf(" %s=%v", col, *values[i].(*any))
+				}
+				differences = append(differences, line)
+			}
+			err = rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("app: verify %s: %w", t.name, err)
+			}
+		}
+	}
+	return differences, nil
+}
+
+// RebuildRollups sets the rollups to what the items sum to. On PostgreSQL
+// writes to items wait meanwhile, so that none is counted twice or lost.
+func (s *Store) RebuildRollups(ctx context.Context) error {
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		if s.dialect == "postgres" {
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE items IN SHARE MODE"); err != nil {
+				return fmt.Errorf("app: rebuild rollups: %w", err)
+			}
+		}
+		for _, t := range rollupTables {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name); err != nil {
+				return fmt.Errorf("app: rebuild %s: %w", t.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+t.name+" SELECT * FROM "+t.name+"_expected"); err != nil {
+				return fmt.Errorf("app: rebuild %s: %w", t.name, err)
+			}
+		}
+		return nil
+	})
+}
