@@ -166,3 +166,42 @@ func TestTheOperatorsLimitsReachTheStore(t *testing.T) {
 		t.Errorf("a second token with a limit of one: %v, want a refusal", err)
 	}
 }
+
+// rollups verify passes on rollups the database kept, fails naming a row set
+// wrong, and rebuild sets it right.
+func TestRollupsVerifyAndRebuild(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	store, err := app.OpenStore(ctx, filepath.Join(dir, "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Seed(ctx, app.SeedOptions{Users: 3, Teams: 1, Items: 40, Days: 3, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_DEMO": "1"}
+	rollups := func(what string) (string, error) {
+		var stdout bytes.Buffer
+		err := run(ctx, []string{"rollups", what}, func(k string) string { return env[k] }, &stdout, io.Discard)
+		return stdout.String(), err
+	}
+	if out, err := rollups("verify"); err != nil || !strings.Contains(out, "every row holds") {
+		t.Fatalf("verify of kept rollups: %v\n%s", err, out)
+	}
+	if _, err := store.DB().ExecContext(ctx, "UPDATE rollup_creators SET items = items + 1 WHERE creator_id = (SELECT MIN(creator_id) FROM rollup_creators)"); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if out, err := rollups("verify"); err == nil || !strings.Contains(out, "rollup_creators holds") || !strings.Contains(out, "rollup_creators lacks") {
+		t.Errorf("verify of a row set wrong: %v\n%s", err, out)
+	}
+	if out, err := rollups("rebuild"); err != nil || !strings.Contains(out, "every row holds") {
+		t.Errorf("rebuild: %v\n%s", err, out)
+	}
+	if _, err := rollups("tidy"); err == nil {
+		t.Error("rollups tidy: want the usage")
+	}
+}
