@@ -49,24 +49,33 @@ func TestUnknownCommandFails(t *testing.T) {
 	}
 }
 
-func TestTokenCreatePrintsAWorkingTokenAlone(t *testing.T) {
+// seededDemoDir is a data directory whose demo database is migrated and
+// seeded as given; the store is left open for the test to change.
+func seededDemoDir(t *testing.T, seed app.SeedOptions) (string, *app.Store) {
+	t.Helper()
 	dir := t.TempDir()
-	ctx := context.Background()
-	store, err := app.OpenStore(ctx, filepath.Join(dir, "demo.db"))
+	store, err := app.OpenStore(context.Background(), filepath.Join(dir, "demo.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Migrate(ctx); err != nil {
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Seed(ctx, app.SeedOptions{Users: 2, Teams: 1, Items: 3, Days: 1, Now: time.Now()}); err != nil {
+	if err := store.Seed(context.Background(), seed); err != nil {
 		t.Fatal(err)
 	}
+	return dir, store
+}
+
+func TestTokenCreatePrintsAWorkingTokenAlone(t *testing.T) {
+	ctx := context.Background()
+	dir, store := seededDemoDir(t, app.SeedOptions{Users: 2, Teams: 1, Items: 3, Days: 1, Now: time.Now()})
 	store.Close()
 
 	env := map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_DEMO": "1"}
 	var stdout, stderr bytes.Buffer
-	err = run(ctx, []string{"token", "create", "--user", "maya", "--name", "ci"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	err := run(ctx, []string{"token", "create", "--user", "maya", "--name", "ci"}, func(k string) string { return env[k] }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("token create: %v (%s)", err, stderr.String())
 	}
@@ -170,18 +179,8 @@ func TestTheOperatorsLimitsReachTheStore(t *testing.T) {
 // rollups verify passes on rollups the database kept, fails naming a row set
 // wrong, and rebuild sets it right.
 func TestRollupsVerifyAndRebuild(t *testing.T) {
-	dir := t.TempDir()
 	ctx := context.Background()
-	store, err := app.OpenStore(ctx, filepath.Join(dir, "demo.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Seed(ctx, app.SeedOptions{Users: 3, Teams: 1, Items: 40, Days: 3, Now: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	dir, store := seededDemoDir(t, app.SeedOptions{Users: 3, Teams: 1, Items: 40, Days: 3, Now: time.Now()})
 	env := map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_DEMO": "1"}
 	rollups := func(what string) (string, error) {
 		var stdout bytes.Buffer

@@ -134,21 +134,10 @@ func (k *Attention) Dispatch(ctx context.Context, hints []app.Hint, streams []*S
 	if len(ids) == 0 && !resync {
 		return
 	}
-	byID, err := k.store.Viewers(ctx, userIDs)
+	_, viewers, err := viewersOf(ctx, k.store, userIDs, keysOf, open)
 	if err != nil {
 		k.log.Error("live attention: load viewers", "err", err)
 		return
-	}
-	viewers := make([]app.Viewer, 0, len(byID))
-	for _, id := range userIDs {
-		v, ok := byID[id]
-		if !ok { // the user was removed: their streams end
-			for _, key := range keysOf[id] {
-				endAll(open[key], signedOutMessage)
-			}
-			continue
-		}
-		viewers = append(viewers, v)
 	}
 	touched := map[int64]bool{}
 	if resync {

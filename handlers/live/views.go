@@ -109,21 +109,10 @@ func (k *Views) Dispatch(ctx context.Context, hints []app.Hint, streams []*Strea
 		}
 		keysOf[key.userID] = append(keysOf[key.userID], key)
 	}
-	byID, err := k.store.Viewers(ctx, userIDs)
+	byID, viewers, err := viewersOf(ctx, k.store, userIDs, keysOf, open)
 	if err != nil {
 		k.log.Error("live view: load viewers", "err", err)
 		return
-	}
-	viewers := make([]app.Viewer, 0, len(byID))
-	for _, id := range userIDs {
-		v, ok := byID[id]
-		if !ok { // the user was removed: their streams end
-			for _, key := range keysOf[id] {
-				endAll(open[key], signedOutMessage)
-			}
-			continue
-		}
-		viewers = append(viewers, v)
 	}
 	if resync {
 		k.resync(ctx, open, byID)
@@ -232,6 +221,27 @@ func sendAll(streams []*Stream, msg []byte) {
 	for _, st := range streams {
 		st.Send(msg)
 	}
+}
+
+// viewersOf loads the users whose streams are open, in the order of
+// userIDs; the streams of a user who no longer exists end as signed out.
+func viewersOf[K comparable](ctx context.Context, store *app.Store, userIDs []int64, keysOf map[int64][]K, open map[K][]*Stream) (map[int64]app.Viewer, []app.Viewer, error) {
+	byID, err := store.Viewers(ctx, userIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	viewers := make([]app.Viewer, 0, len(byID))
+	for _, id := range userIDs {
+		v, ok := byID[id]
+		if !ok { // the user was removed: their streams end
+			for _, key := range keysOf[id] {
+				endAll(open[key], signedOutMessage)
+			}
+			continue
+		}
+		viewers = append(viewers, v)
+	}
+	return byID, viewers, nil
 }
 
 func endAll(streams []*Stream, msg []byte) {
