@@ -502,3 +502,55 @@ func streamAskingForGzip(t *testing.T, c *http.Client, url string) *http.Respons
 	resp.Body.Close()
 	return resp
 }
+
+// A write computes each open view's summary once, however many streams show
+// that view: here six streams of three distinct views (maya's All in three
+// tabs, her working runs in one, jonas's All in two) cost three summaries.
+func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		a := seededApp(t, s)
+		maya, jonas := a.signIn(t, "maya"), a.signIn(t, "jonas")
+		type open struct {
+			client *http.Client
+			path   string
+		}
+		var streams []*sseStream
+		for _, o := range []open{{maya, "/events?tab=all"}, {maya, "/events?tab=all"}, {maya, "/events?tab=all"},
+			{maya, "/events?tab=all&status=working"}, {jonas, "/events?tab=all"}, {jonas, "/events?tab=all"}} {
+			st := a.openStream(t, o.client, o.path)
+			if ev := st.next(t); ev.Name != "results" {
+				t.Fatalf("%s: first event %q, want the results", o.path, ev.Name)
+			}
+			streams = append(streams, st)
+		}
+		mayaV, err := s.UserByHandle(context.Background(), "maya")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.Viewer(context.Background(), mayaV.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &statementRecorder{}
+		s.DB().AddQueryHook(rec)
+		rec.start()
+		it := working(t, s, "maya", "Shared with the team", func(it *app.Item) {
+			it.TeamID, it.Visibility = v.TeamIDs[0], app.VisibilityTeam
+		})
+		for _, st := range streams {
+			st.until(t, rowOf(it.ID))
+			if ev := st.next(t); ev.Name != "summary" {
+				t.Fatalf("after the row: %q, want the summary", ev.Name)
+			}
+		}
+		summaries := 0
+		for _, stmt := range rec.stop() {
+			if strings.Contains(stmt, "AS working") {
+				summaries++
+			}
+		}
+		if summaries != 3 {
+			t.Errorf("six streams of three views cost %d summaries, want 3", summaries)
+		}
+	})
+}
