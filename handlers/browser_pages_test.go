@@ -204,6 +204,17 @@ func TestBrowserEveryPageAtBothSizes(t *testing.T) {
 		}
 	}
 	b.expectCleanConsole(t)
+
+	// Last, as the browser logs its status: the page of a run that is not
+	// there (or not to be seen).
+	for _, size := range []screenSize{laptop, phone} {
+		for _, scheme := range []string{"light", "dark"} {
+			b.resize(t, size)
+			b.emulate(t, "", scheme)
+			b.do(t, chromedp.Navigate(a.URL+"/runs/00000000-0000-4000-8000-000000000000"))
+			check(t, "not-found", size, scheme)
+		}
+	}
 }
 
 // quoteJS is s as a JavaScript string literal.

@@ -21,6 +21,13 @@ const logPageSize = 1000
 // lines before SEQ, and a direct load the page with the log ending there.
 func (s *Server) handleRunShow(c echo.Context) error {
 	it, err := s.store.Item(c.Request().Context(), viewerOf(c), c.Param("id"))
+	if errors.Is(err, app.ErrNotFound) {
+		// The same words whether the run is not there or not to be seen, so
+		// that they tell nothing about runs one may not see.
+		return echo.NewHTTPError(http.StatusNotFound, "There is no run here that you may see: it may have been deleted, "+
+			"be private to the person who started it, or belong to a team you are not in. If a teammate sent you this "+
+			"address, ask them to share the run with the team, or for a share link.")
+	}
 	if err != nil {
 		return err
 	}

@@ -165,8 +165,14 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		wantStatus(t, "events", w.as(t, "maya", "POST", "/api/v1/runs/"+id+"/events", sessionEvents), http.StatusOK)
 		maya, jonas, tomas := w.signIn(t, "maya"), w.signIn(t, "jonas"), w.signIn(t, "tomas")
 
-		if resp, _ := w.get(t, jonas, "/runs/"+id, nil); resp.StatusCode != http.StatusNotFound {
+		resp, private := w.get(t, jonas, "/runs/"+id, nil)
+		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("a teammate opening a private conversation: status %d, want 404", resp.StatusCode)
+		}
+		// It says what one can do, in the words a run that is not there gets.
+		_, missing := w.get(t, jonas, "/runs/"+app.NewItemID(), nil)
+		if !strings.Contains(private, "There is no run here that you may see") || stripTags(private) != stripTags(missing) {
+			t.Errorf("a private run's 404 and a missing run's differ, or say nothing:\n%s\n%s", private, missing)
 		}
 		post := func(c *http.Client, path string, fields ...string) (*http.Response, string) {
 			t.Helper()
@@ -185,7 +191,7 @@ func TestShareLinkShowsAConversationToTeammatesOnly(t *testing.T) {
 		}
 		// Post, redirect, get: the link is shown once on the item's page, and
 		// reloading that page neither posts again nor shows it again.
-		resp, _ := post(maya, "/runs/"+id+"/share")
+		resp, _ = post(maya, "/runs/"+id+"/share")
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/runs/"+id {
 			t.Fatalf("share: status %d to %q, want 303 to the item's page", resp.StatusCode, resp.Header.Get("Location"))
 		}
