@@ -503,7 +503,7 @@ func benchStore(b *testing.B, base, schema string, opts app.SeedOptions) *app.St
 		b.Fatal(err)
 	}
 	seeded := time.Since(start)
-	for _, t := range []string{"users", "teams", "memberships", "items"} {
+	for _, t := range []string{"users", "teams", "memberships", "items", "rollup_creators", "rollup_teams"} {
 		if _, err := db.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
 			b.Fatalf("vacuum %s: %v", t, err)
 		}
