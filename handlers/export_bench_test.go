@@ -28,17 +28,7 @@ import (
 // as CSV and as NDJSON through the API, counting the rows, and samples the
 // process's resident memory meanwhile: the server runs in this process.
 func BenchmarkExport(b *testing.B) {
-	base := os.Getenv("BENCH_DATABASE_URL")
-	if base == "" {
-		b.Skip("BENCH_DATABASE_URL is not set")
-	}
-	n := 1_000_000
-	if s := os.Getenv("BENCH_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			b.Fatalf("BENCH_ITEMS=%q: want a positive number of items", s)
-		}
-	}
+	base, n := benchSize(b)
 	if residentKB() == 0 {
 		b.Skip("the system does not report resident memory (/proc/self/status)")
 	}

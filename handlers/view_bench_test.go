@@ -53,17 +53,7 @@ type benchCase struct {
 // every later one. For every view it checks the plans of the statements the
 // fragment runs, then times the fragment against those statements run raw.
 func BenchmarkViewFragment(b *testing.B) {
-	base := os.Getenv("BENCH_DATABASE_URL")
-	if base == "" {
-		b.Skip("BENCH_DATABASE_URL is not set")
-	}
-	n := 1_000_000
-	if s := os.Getenv("BENCH_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			b.Fatalf("BENCH_ITEMS=%q: want a positive number of items", s)
-		}
-	}
+	base, n := benchSize(b)
 	ctx := context.Background()
 	store := benchStore(b, base, fmt.Sprintf("bench_v%d_%d", benchDataVersion, n),
 		app.SeedOptions{Users: benchUsers, Teams: benchTeams, Items: n, Days: benchDays, Now: benchNow, Seed: 2026})
@@ -302,6 +292,25 @@ func runStatements(b *testing.B, db *sql.DB, stmts []string) {
 		}
 		rows.Close()
 	}
+}
+
+// benchSize is the database the benchmarks seed and read
+// (BENCH_DATABASE_URL; without it they are skipped) and how many items
+// their data set holds (BENCH_ITEMS, default 1,000,000).
+func benchSize(b *testing.B) (base string, items int) {
+	b.Helper()
+	base = os.Getenv("BENCH_DATABASE_URL")
+	if base == "" {
+		b.Skip("BENCH_DATABASE_URL is not set")
+	}
+	items = 1_000_000
+	if s := os.Getenv("BENCH_ITEMS"); s != "" {
+		var err error
+		if items, err = strconv.Atoi(s); err != nil || items < 1 {
+			b.Fatalf("BENCH_ITEMS=%q: want a positive number of items", s)
+		}
+	}
+	return base, items
 }
 
 // statementRecorder is a query hook that keeps the SQL the store runs while

@@ -119,18 +119,7 @@ func (k *Attention) Dispatch(ctx context.Context, hints []app.Hint, streams []*S
 		open[key] = append(open[key], st)
 	}
 	k.forget(open)
-	var ids []string
-	seenID := map[string]bool{}
-	resync := false
-	for _, h := range hints {
-		switch {
-		case h.Resync():
-			resync = true
-		case h.ItemID != "" && !h.Events && !seenID[h.ItemID]:
-			seenID[h.ItemID] = true
-			ids = append(ids, h.ItemID)
-		}
-	}
+	ids, resync := changedItems(hints)
 	if len(ids) == 0 && !resync {
 		return
 	}

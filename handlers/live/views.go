@@ -86,18 +86,7 @@ func (k *Views) Dispatch(ctx context.Context, hints []app.Hint, streams []*Strea
 		key := st.Key.(viewKey)
 		open[key] = append(open[key], st)
 	}
-	var ids []string
-	seenID := map[string]bool{}
-	resync := false
-	for _, h := range hints {
-		switch {
-		case h.Resync():
-			resync = true
-		case h.ItemID != "" && !h.Events && !seenID[h.ItemID]:
-			seenID[h.ItemID] = true
-			ids = append(ids, h.ItemID)
-		}
-	}
+	ids, resync := changedItems(hints)
 	if len(ids) == 0 && !resync {
 		return
 	}
@@ -221,6 +210,22 @@ func sendAll(streams []*Stream, msg []byte) {
 	for _, st := range streams {
 		st.Send(msg)
 	}
+}
+
+// changedItems reads hints for the items whose own fields changed, each
+// once, and whether everything must be read again (hints were lost).
+func changedItems(hints []app.Hint) (ids []string, resync bool) {
+	seen := map[string]bool{}
+	for _, h := range hints {
+		switch {
+		case h.Resync():
+			resync = true
+		case h.ItemID != "" && !h.Events && !seen[h.ItemID]:
+			seen[h.ItemID] = true
+			ids = append(ids, h.ItemID)
+		}
+	}
+	return ids, resync
 }
 
 // viewersOf loads the users whose streams are open, in the order of
