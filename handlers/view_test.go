@@ -343,3 +343,22 @@ func TestPersonalExplainsACreatorItCannotShow(t *testing.T) {
 		t.Errorf("Personal with one's own handle explains itself needlessly")
 	}
 }
+
+// A link with thousands of values it cannot use gets a short notice: the
+// first few named, the rest counted.
+func TestANoticeOfThousandsOfBadValuesStaysShort(t *testing.T) {
+	a := seededApp(t, sqliteStore(t))
+	maya := a.signIn(t, "maya")
+	q := url.Values{}
+	for i := range 9999 {
+		q.Add("status", "bogus"+strconv.Itoa(i))
+	}
+	resp, body := a.get(t, maya, "/?"+q.Encode(), http.Header{"HX-Request": {"true"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200 with a notice", resp.StatusCode)
+	}
+	_, plain := a.get(t, maya, "/", http.Header{"HX-Request": {"true"}})
+	if !strings.Contains(body, "and 9989 more") || strings.Contains(body, "bogus10") || len(body)-len(plain) > 4<<10 {
+		t.Errorf("the notice of 9,999 bad values adds %d bytes to the page and does not end in \"and 9989 more\"", len(body)-len(plain))
+	}
+}
