@@ -77,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return tokenCommand(ctx, cfg, stdout)
 	case config.CommandRollups:
 		return rollupsCommand(ctx, cfg, stdout)
+	case config.CommandUsers:
+		return usersCommand(ctx, cfg, stdout)
 	case config.CommandConnect:
 		self, err := os.Executable()
 		if err != nil {
@@ -171,6 +173,34 @@ func rollupsCommand(ctx context.Context, cfg config.Config, stdout io.Writer) er
 		return fmt.Errorf("rollups: %d rows differ from what the items sum to; agentdeck rollups rebuild sets them right", len(differences))
 	}
 	_, err = fmt.Fprintln(stdout, "rollups: every row holds what the items sum to")
+	return err
+}
+
+// usersCommand is the operator's "users delete HANDLE": it removes a person
+// and everything that is theirs, and signs them out of every replica at
+// once (on PostgreSQL; a server on SQLite, another process, notices within
+// a minute).
+func usersCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	const usage = "usage: agentdeck users delete HANDLE"
+	if len(cfg.Args) != 2 || cfg.Args[0] != "delete" {
+		return errors.New(usage)
+	}
+	store, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	u, err := store.UserByHandle(ctx, cfg.Args[1])
+	if err != nil {
+		return fmt.Errorf("users delete: no one has the handle %q", cfg.Args[1])
+	}
+	if err := store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "users: deleted %s and everything that was theirs\n", u.Handle)
 	return err
 }
 

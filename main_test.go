@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -202,5 +203,42 @@ func TestRollupsVerifyAndRebuild(t *testing.T) {
 	}
 	if _, err := rollups("tidy"); err == nil {
 		t.Error("rollups tidy: want the usage")
+	}
+}
+
+func TestUsersDelete(t *testing.T) {
+	ctx := context.Background()
+	dir, store := seededDemoDir(t, app.SeedOptions{Users: 3, Teams: 1, Items: 40, Days: 3, Now: time.Now()})
+	users, err := store.Users(ctx)
+	if err != nil || len(users) == 0 {
+		t.Fatalf("seeded users: %v, %v", users, err)
+	}
+	gone := users[0]
+	store.Close()
+	env := map[string]string{"AGENTDECK_DATA_DIR": dir, "AGENTDECK_DEMO": "1"}
+	command := func(args ...string) (string, error) {
+		var stdout bytes.Buffer
+		err := run(ctx, append([]string{"users"}, args...), func(k string) string { return env[k] }, &stdout, io.Discard)
+		return stdout.String(), err
+	}
+	if out, err := command("delete", gone.Handle); err != nil || !strings.Contains(out, "deleted "+gone.Handle) {
+		t.Fatalf("users delete %s: %v\n%s", gone.Handle, err, out)
+	}
+	if _, err := command("delete", gone.Handle); err == nil {
+		t.Error("deleting the same person twice: want an error")
+	}
+	if _, err := command("remove", "x"); err == nil {
+		t.Error("users remove: want the usage")
+	}
+	reopened, err := app.OpenStore(ctx, filepath.Join(dir, "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	if _, err := reopened.UserByHandle(ctx, gone.Handle); !errors.Is(err, app.ErrNotFound) {
+		t.Errorf("after users delete: %v, want not found", err)
+	}
+	if differences, err := reopened.VerifyRollups(ctx); err != nil || len(differences) > 0 {
+		t.Errorf("the rollups after their items went: %v %v", differences, err)
 	}
 }

@@ -22,10 +22,20 @@ type Hint struct {
 	// (by its hash, SessionKey): whatever it keeps open, live streams above
 	// all, must end with it, in every replica.
 	SessionEnded string
+	// SessionChanged, UserChanged and TeamChanged name, instead of an item,
+	// a session whose user or data changed, a user whose profile, teams or
+	// roles changed, or a team that was renamed: the copies that every
+	// replica keeps of them (storeCache) are stale.
+	SessionChanged string
+	UserChanged    int64
+	TeamChanged    int64
+	// SavedViewsChanged says that a saved view was kept, renamed or
+	// deleted, or someone's landing view changed.
+	SavedViewsChanged bool
 }
 
 // Resync reports whether the hint asks for everything to be re-read.
-func (h Hint) Resync() bool { return h.ItemID == "" && h.SessionEnded == "" }
+func (h Hint) Resync() bool { return h == Hint{} }
 
 // Hub carries hints from the store's writes to everyone showing the data: in
 // this process on SQLite, and across every replica sharing the database on
@@ -74,6 +84,10 @@ func (s *Subscription) Close() { s.once.Do(func() { s.unsubscribe(s) }) }
 // fanout hands hints to the subscriptions of one process without ever
 // blocking: a subscription whose buffer is full is dropped.
 type fanout struct {
+	// observe, when set, sees every hint before any subscriber does, so that
+	// what the store keeps in memory is dropped before anyone re-reads it.
+	observe func([]Hint)
+
 	mu     sync.Mutex
 	subs   map[*Subscription]struct{}
 	closed bool
@@ -110,6 +124,9 @@ func (f *fanout) remove(s *Subscription) int {
 // deliver offers every hint to every subscription, dropping the ones that
 // cannot take it at once.
 func (f *fanout) deliver(hints []Hint) {
+	if f.observe != nil {
+		f.observe(hints)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.subs {
@@ -274,11 +291,15 @@ type memoryHub struct {
 	co  *coalescer
 }
 
-func newMemoryHub() *memoryHub {
-	h := &memoryHub{}
+// newMemoryHub hands every hint to observe (which may be nil) first.
+func newMemoryHub(observe func([]Hint)) *memoryHub {
+	h := &memoryHub{fan: fanout{observe: observe}}
 	h.co = newCoalescer(coalesceLead, coalesceWindow, h.fan.deliver)
 	return h
 }
+
+// hearsAll is true: every write of the database is this process's own.
+func (h *memoryHub) hearsAll() bool { return true }
 
 func (h *memoryHub) Publish(hints ...Hint) { h.co.add(hints...) }
 

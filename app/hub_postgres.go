@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,8 +34,12 @@ type postgresHub struct {
 	schema                      string
 	itemsChannel, eventsChannel string
 	sessionsChannel             string
+	identityChannel             string
 	fan                         fanout
 	co                          *coalescer
+	// connected is true while the listener connection listens: only then
+	// does this process hear every replica's hints.
+	connected atomic.Bool
 
 	mu       sync.Mutex // guards listener and closed
 	listener *listener
@@ -48,25 +55,38 @@ type listener struct {
 // newPostgresHub names its channels after the schema, so that stores in
 // different schemas of one database (as the tests use) do not hear each
 // other; a hash keeps the name within PostgreSQL's 63 bytes.
-func newPostgresHub(db *bun.DB, dsn, schema string) *postgresHub {
+// Every hint goes to observe (which may be nil) before any subscriber.
+func newPostgresHub(db *bun.DB, dsn, schema string, observe func([]Hint)) *postgresHub {
 	sum := sha256.Sum256([]byte(schema))
 	suffix := hex.EncodeToString(sum[:6])
 	h := &postgresHub{db: db, dsn: dsn, schema: schema, itemsChannel: "agentdeck_items_" + suffix, eventsChannel: "agentdeck_events_" + suffix,
-		sessionsChannel: "agentdeck_sessions_" + suffix}
+		sessionsChannel: "agentdeck_sessions_" + suffix, identityChannel: "agentdeck_identity_" + suffix, fan: fanout{observe: observe}}
 	h.co = newCoalescer(coalesceLead, coalesceWindow, h.notify)
 	return h
 }
 
 func (h *postgresHub) Publish(hints ...Hint) { h.co.add(hints...) }
 
+// hearsAll reports whether the listener listens, so that every replica's
+// hints reach this process.
+func (h *postgresHub) hearsAll() bool { return h.connected.Load() }
+
 // notify sends the hints, one notification each, in one statement per
 // channel. A failure loses only hints; it is logged.
 func (h *postgresHub) notify(hints []Hint) {
-	var items, events, sessions []string
+	var items, events, sessions, identities []string
 	for _, hint := range hints {
 		switch {
 		case hint.SessionEnded != "":
 			sessions = append(sessions, hint.SessionEnded)
+		case hint.SessionChanged != "":
+			identities = append(identities, "s:"+hint.SessionChanged)
+		case hint.UserChanged != 0:
+			identities = append(identities, "u:"+strconv.FormatInt(hint.UserChanged, 10))
+		case hint.TeamChanged != 0:
+			identities = append(identities, "t:"+strconv.FormatInt(hint.TeamChanged, 10))
+		case hint.SavedViewsChanged:
+			identities = append(identities, "v:")
 		case hint.Events:
 			events = append(events, hint.ItemID)
 		default:
@@ -78,7 +98,7 @@ func (h *postgresHub) notify(hints []Hint) {
 	for _, batch := range []struct {
 		channel string
 		ids     []string
-	}{{h.itemsChannel, items}, {h.eventsChannel, events}, {h.sessionsChannel, sessions}} {
+	}{{h.itemsChannel, items}, {h.eventsChannel, events}, {h.sessionsChannel, sessions}, {h.identityChannel, identities}} {
 		if len(batch.ids) == 0 {
 			continue
 		}
@@ -104,6 +124,7 @@ func (h *postgresHub) Subscribe(ctx context.Context, buffer int) (*Subscription,
 		}
 		lctx, stop := context.WithCancel(context.Background())
 		l := &listener{stop: stop, done: make(chan struct{})}
+		h.connected.Store(true)
 		go h.listen(lctx, conn, l.done)
 		h.listener = l
 	}
@@ -125,6 +146,7 @@ func (h *postgresHub) stopListener() {
 	h.listener.stop()
 	<-h.listener.done
 	h.listener = nil
+	h.connected.Store(false)
 }
 
 func (h *postgresHub) Close() error {
@@ -151,9 +173,11 @@ func (h *postgresHub) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: listen for changes: %w", err)
 	}
-	sql := "LISTEN " + pgx.Identifier{h.itemsChannel}.Sanitize() + "; LISTEN " + pgx.Identifier{h.eventsChannel}.Sanitize() +
-		"; LISTEN " + pgx.Identifier{h.sessionsChannel}.Sanitize()
-	if _, err := conn.Exec(ctx, sql); err != nil {
+	var sql strings.Builder
+	for _, channel := range []string{h.itemsChannel, h.eventsChannel, h.sessionsChannel, h.identityChannel} {
+		sql.WriteString("LISTEN " + pgx.Identifier{channel}.Sanitize() + ";")
+	}
+	if _, err := conn.Exec(ctx, sql.String()); err != nil {
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("app: listen for changes: %w", err)
 	}
@@ -175,6 +199,9 @@ func (h *postgresHub) listen(ctx context.Context, conn *pgx.Conn, done chan<- st
 				h.fan.deliver([]Hint{hint})
 			}
 		}
+		// Until it listens again, hints are lost: nothing kept in memory
+		// can be trusted.
+		h.connected.Store(false)
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		conn.Close(closeCtx)
 		cancel()
@@ -184,6 +211,7 @@ func (h *postgresHub) listen(ctx context.Context, conn *pgx.Conn, done chan<- st
 		if conn = h.reconnect(ctx); conn == nil {
 			return
 		}
+		h.connected.Store(true)
 		h.fan.deliver([]Hint{{}})
 	}
 }
@@ -232,6 +260,34 @@ func (h *postgresHub) hintOf(channel, payload string) (Hint, bool) {
 		return Hint{ItemID: payload, Events: true}, payload != ""
 	case h.sessionsChannel:
 		return Hint{SessionEnded: payload}, payload != ""
+	case h.identityChannel:
+		return identityHint(payload)
+	}
+	return Hint{}, false
+}
+
+// identityHint reads an identity notification: "s:" and a session's key,
+// "u:" or "t:" and a user's or a team's id, or "v:" alone for saved views.
+func identityHint(payload string) (Hint, bool) {
+	kind, name, ok := strings.Cut(payload, ":")
+	if kind == "v" && ok {
+		return Hint{SavedViewsChanged: true}, true
+	}
+	if !ok || name == "" {
+		return Hint{}, false
+	}
+	if kind == "s" {
+		return Hint{SessionChanged: name}, true
+	}
+	id, err := strconv.ParseInt(name, 10, 64)
+	if err != nil || id == 0 {
+		return Hint{}, false
+	}
+	switch kind {
+	case "u":
+		return Hint{UserChanged: id}, true
+	case "t":
+		return Hint{TeamChanged: id}, true
 	}
 	return Hint{}, false
 }

@@ -106,8 +106,12 @@ func waitForHint(t *testing.T, sub *app.Subscription, id string) {
 func TestStoreWritesAnnounceTheItem(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		w := newWorld(t, s)
+		// The world's teams announce their members; the marker comes after.
 		sub := subscribe(t, s.Hub(), 16)
 		ctx := context.Background()
+		settled := app.NewItemID()
+		s.Hub().Publish(app.Hint{ItemID: settled})
+		waitForHint(t, sub, settled)
 
 		it := w.item(t, w.alice, "announced", func(it *app.Item) { it.Status = app.StatusWorking })
 		if h := nextHint(t, sub); h != (app.Hint{ItemID: it.ID}) {

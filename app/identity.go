@@ -99,6 +99,10 @@ func (s *Store) signIn(ctx context.Context, a ExternalAccount) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u.ID != 0 {
+		// The profile may have been refreshed.
+		s.changed(Hint{UserChanged: u.ID})
+	}
 	return u, nil
 }
 

@@ -136,6 +136,7 @@ func (s *Store) SaveView(ctx context.Context, v Viewer, n NewSavedView) (*SavedV
 	if err != nil {
 		return nil, err
 	}
+	s.changed(Hint{SavedViewsChanged: true})
 	sv.Landing, sv.Manage = n.Landing, true
 	return sv, nil
 }
@@ -154,6 +155,10 @@ func (s *Store) visibleViews(v Viewer) *bun.SelectQuery {
 // SavedViews lists the views the viewer sees: their own first, then each
 // team's, by name.
 func (s *Store) SavedViews(ctx context.Context, v Viewer) ([]*SavedView, error) {
+	if views, ok := s.cache.savedViewsOf(v); ok {
+		return views, nil
+	}
+	gen, caching := s.cache.begin()
 	var views []*SavedView
 	err := s.visibleViews(v).Model(&views).Relation("Owner").Relation("Team").
 		OrderExpr("CASE WHEN saved_view.team_id IS NULL THEN 0 ELSE 1 END, team.name, saved_view.name, saved_view.id").
@@ -163,6 +168,9 @@ func (s *Store) SavedViews(ctx context.Context, v Viewer) ([]*SavedView, error) 
 	}
 	if err := s.markViews(ctx, v, views); err != nil {
 		return nil, err
+	}
+	if caching {
+		s.cache.putSavedViews(gen, v, views)
 	}
 	return views, nil
 }
@@ -256,6 +264,7 @@ func (s *Store) RenameView(ctx context.Context, v Viewer, id int64, name string)
 	if err != nil {
 		return fmt.Errorf("app: rename view %d: %w", id, err)
 	}
+	s.changed(Hint{SavedViewsChanged: true})
 	return nil
 }
 
@@ -264,7 +273,7 @@ func (s *Store) DeleteView(ctx context.Context, v Viewer, id int64) error {
 	if _, err := s.managed(ctx, v, id); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	err := s.inTx(ctx, func(tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*landingView)(nil)).Where("view_id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("app: forget view %d as a landing view: %w", id, err)
 		}
@@ -273,6 +282,10 @@ func (s *Store) DeleteView(ctx context.Context, v Viewer, id int64) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.changed(Hint{SavedViewsChanged: true})
+	}
+	return err
 }
 
 // SetLandingView makes a view the viewer sees their landing view; id 0
@@ -283,7 +296,11 @@ func (s *Store) SetLandingView(ctx context.Context, v Viewer, id int64) error {
 			return err
 		}
 	}
-	return s.inTx(ctx, func(tx bun.Tx) error { return setLanding(ctx, tx, v.User.ID, id) })
+	err := s.inTx(ctx, func(tx bun.Tx) error { return setLanding(ctx, tx, v.User.ID, id) })
+	if err == nil {
+		s.changed(Hint{SavedViewsChanged: true})
+	}
+	return err
 }
 
 func setLanding(ctx context.Context, tx bun.Tx, userID, viewID int64) error {

@@ -84,12 +84,18 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, data []byte, ma
 
 // Session returns the live session with the given id: ErrNotFound when it
 // is unknown, ended, expired or unused for longer than SessionIdleLifetime.
-// Its use is recorded, at most once a minute.
+// Its use is recorded, at most once a minute; in between, the session is
+// read from memory.
 func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
 	now := s.Now()
+	hash := secretHash(id)
+	if sess, ok := s.cache.session(hash); ok && sess.live(now) && now.Sub(sess.LastSeenAt) < sessionTouchEvery {
+		return &sess, nil
+	}
+	gen, caching := s.cache.begin()
 	sess := new(Session)
 	err := s.db.NewSelect().Model(sess).
-		Where("id_hash = ?", secretHash(id)).
+		Where("id_hash = ?", hash).
 		Where("expires_at > ?", now).
 		Where("last_seen_at > ?", now.Add(-SessionIdleLifetime)).
 		Scan(ctx)
@@ -102,7 +108,15 @@ func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
 			return nil, fmt.Errorf("app: record use of session: %w", err)
 		}
 	}
+	if caching {
+		s.cache.putSession(gen, hash, *sess)
+	}
 	return sess, nil
+}
+
+// live reports whether the session has neither expired nor idled out.
+func (s *Session) live(now time.Time) bool {
+	return now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < SessionIdleLifetime
 }
 
 // UpdateSession replaces a session's user and data. It reports false, and
@@ -117,6 +131,7 @@ func (s *Store) UpdateSession(ctx context.Context, id string, userID int64, data
 	if err != nil {
 		return false, fmt.Errorf("app: update session: %w", err)
 	}
+	s.changed(Hint{SessionChanged: sess.IDHash})
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("app: update session: %w", err)
@@ -133,7 +148,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("app: delete session: %w", err)
 	}
 	// Whatever the session keeps open ends with it, in every replica.
-	s.hub.Publish(Hint{SessionEnded: secretHash(id)})
+	s.changed(Hint{SessionEnded: secretHash(id)})
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("app: delete session: %w", err)

@@ -29,7 +29,12 @@ type Store struct {
 	dialect string
 	now     func() time.Time
 	hub     Hub
-	pricing Pricing
+	cache   *storeCache
+	// closing ends with Close, and with it what the store runs in the
+	// background.
+	closing     context.Context
+	stopClosing context.CancelFunc
+	pricing     Pricing
 	// openURLSchemes are the schemes an item's open_url may use.
 	openURLSchemes []string
 	// maxTokensPerUser bounds a user's live access tokens.
@@ -46,6 +51,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		dialect string
 		hub     Hub
 	)
+	cache := newStoreCache()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		sqldb, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -60,7 +66,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("app: connect to the postgres database: %w", err)
 		}
-		hub = newPostgresHub(db, dsn, schema)
+		hub = newPostgresHub(db, dsn, schema, cache.observe)
 	} else {
 		sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 		if err != nil {
@@ -71,10 +77,14 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("app: connect to the sqlite database: %w", err)
 		}
-		hub = newMemoryHub()
+		hub = newMemoryHub(cache.observe)
 	}
-	return &Store{db: db, dialect: dialect, now: time.Now, hub: hub, pricing: DefaultPricing(),
-		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser}, nil
+	s := &Store{db: db, dialect: dialect, now: time.Now, hub: hub, cache: cache, pricing: DefaultPricing(),
+		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser}
+	s.closing, s.stopClosing = context.WithCancel(context.Background())
+	cache.hearsAll = hub.(interface{ hearsAll() bool }).hearsAll
+	cache.startListening = func() { go s.keepListening() }
+	return s, nil
 }
 
 // sqliteDSN sets the pragmas the modernc driver reads from the DSN (it ignores
@@ -94,6 +104,7 @@ func sqliteDSN(path string) string {
 // Close sends the hints still pending, ends the hub's subscriptions and
 // releases the database connections.
 func (s *Store) Close() error {
+	s.stopClosing()
 	s.hub.Close()
 	return s.db.Close()
 }
@@ -110,7 +121,7 @@ func (s *Store) itemChanged(ids ...string) {
 	for i, id := range ids {
 		hints[i] = Hint{ItemID: id}
 	}
-	s.hub.Publish(hints...)
+	s.changed(hints...)
 }
 
 // eventsAppended announces, after the write has committed, that events were

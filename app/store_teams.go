@@ -168,7 +168,7 @@ func (s *Store) RenameTeam(ctx context.Context, v Viewer, teamID int64, name str
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	err = s.inTx(ctx, func(tx bun.Tx) error {
 		if err := s.requireAdmin(ctx, tx, teamID, v); err != nil {
 			return err
 		}
@@ -177,6 +177,10 @@ func (s *Store) RenameTeam(ctx context.Context, v Viewer, teamID int64, name str
 		}
 		return nil
 	})
+	if err == nil {
+		s.changed(Hint{TeamChanged: teamID})
+	}
+	return err
 }
 
 // SetRole makes a member an admin or a plain member. Only an admin may, and
@@ -185,7 +189,7 @@ func (s *Store) SetRole(ctx context.Context, v Viewer, teamID, userID int64, rol
 	if role != RoleAdmin && role != RoleMember {
 		return Errorf(EInvalid, "role", "unknown role %q", role)
 	}
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	err := s.inTx(ctx, func(tx bun.Tx) error {
 		if err := s.requireAdmin(ctx, tx, teamID, v); err != nil {
 			return err
 		}
@@ -208,13 +212,18 @@ func (s *Store) SetRole(ctx context.Context, v Viewer, teamID, userID int64, rol
 		}
 		return nil
 	})
+	if err == nil {
+		// An admin manages the team's saved views.
+		s.changed(Hint{UserChanged: userID})
+	}
+	return err
 }
 
 // RemoveMember takes someone out of a team: an admin may remove anyone, and
 // every member may remove themselves, which is leaving. The last admin
 // cannot leave. Their sight of the team's items ends with the change.
 func (s *Store) RemoveMember(ctx context.Context, v Viewer, teamID, userID int64) error {
-	return s.inTx(ctx, func(tx bun.Tx) error {
+	err := s.inTx(ctx, func(tx bun.Tx) error {
 		if userID != v.User.ID {
 			if err := s.requireAdmin(ctx, tx, teamID, v); err != nil {
 				return err
@@ -243,6 +252,10 @@ func (s *Store) RemoveMember(ctx context.Context, v Viewer, teamID, userID int64
 		}
 		return nil
 	})
+	if err == nil {
+		s.changed(Hint{UserChanged: userID})
+	}
+	return err
 }
 
 // teamRemoval records that an admin took someone out of a team.
@@ -363,5 +376,6 @@ func (s *Store) AcceptInvite(ctx context.Context, v Viewer, token string) (*Team
 	if err != nil {
 		return nil, err
 	}
+	s.changed(Hint{UserChanged: v.User.ID})
 	return team, nil
 }

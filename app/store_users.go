@@ -59,6 +59,40 @@ func (s *Store) UserByHandle(ctx context.Context, handle string) (*User, error) 
 	return u, nil
 }
 
+// DeleteUser removes a user and, with them, everything that is theirs: their
+// sessions, tokens, memberships and items. Every replica forgets them at
+// once: their sessions end, with their live streams, and every view is read
+// again.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	var sessions []string
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if err := tx.NewSelect().Model((*Session)(nil)).Column("id_hash").Where("user_id = ?", id).Scan(ctx, &sessions); err != nil {
+			return fmt.Errorf("app: sessions of user %d: %w", id, err)
+		}
+		res, err := tx.NewDelete().Model((*User)(nil)).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("app: delete user %d: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("app: delete user %d: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("app: delete user %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	hints := []Hint{{UserChanged: id}, {}} // {}: their items left every view
+	for _, hash := range sessions {
+		hints = append(hints, Hint{SessionEnded: hash})
+	}
+	s.changed(hints...)
+	return nil
+}
+
 // Users returns every user, by name.
 func (s *Store) Users(ctx context.Context) ([]*User, error) {
 	var users []*User
@@ -104,6 +138,9 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team, creatorID int64) error 
 			}
 			return nil
 		})
+		if err == nil {
+			s.changed(Hint{UserChanged: creatorID})
+		}
 		// Two random suffixes meet about once in a billion creations of
 		// one name; drawing again says nothing about any team.
 		if chosen == "" && ErrorCode(err) == EConflict && attempt < 3 {
@@ -133,11 +170,17 @@ func (s *Store) AddMember(ctx context.Context, teamID, userID int64, role Role) 
 	if _, err := s.db.NewInsert().Model(m).On("CONFLICT (team_id, user_id) DO NOTHING").Exec(ctx); err != nil {
 		return fmt.Errorf("app: add user %d to team %d: %w", userID, teamID, err)
 	}
+	s.changed(Hint{UserChanged: userID})
 	return nil
 }
 
-// Viewer loads a user and the teams they belong to.
+// Viewer loads a user and the teams they belong to, from memory unless
+// they changed (see storeCache).
 func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
+	if v, ok := s.cache.viewer(userID); ok {
+		return v, nil
+	}
+	gen, caching := s.cache.begin()
 	u, err := s.User(ctx, userID)
 	if err != nil {
 		return Viewer{}, err
@@ -145,6 +188,9 @@ func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
 	v := Viewer{User: u}
 	if v.TeamIDs, err = s.teamIDs(ctx, userID); err != nil {
 		return Viewer{}, err
+	}
+	if caching {
+		s.cache.putViewer(gen, v)
 	}
 	return v, nil
 }

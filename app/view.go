@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/url"
+	"strconv"
 )
 
 // View is what one viewer sees of the view a query string names: the filter
@@ -35,22 +36,60 @@ func (s *Store) ViewOf(ctx context.Context, v Viewer, q url.Values, o ViewOption
 }
 
 // ResolveView is ViewOf for a filter already parsed (with the problems its
-// parsing found).
+// parsing found). A view's first page and summary are read once however
+// many ask for them at the same time, and kept until an item, or a name the
+// rows show, changes (see storeCache).
 func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []*Error, o ViewOptions) (View, error) {
 	query, f, more, err := s.ResolveFilter(ctx, v, f)
 	if err != nil {
 		return View{}, err
 	}
 	view := View{Filter: f, Query: query, Problems: append(problems, more...)}
-	if o.Rows >= 0 {
-		if view.Page, err = s.Items(ctx, query, cmp.Or(o.Rows, PageSize)); err != nil {
-			return View{}, err
-		}
+	rows := cmp.Or(o.Rows, PageSize)
+	if query.After != nil || s.cache.viewsOff.Load() {
+		// Load more reads on from a cursor: each is asked for once.
+		view.Page, view.Summary, err = s.readView(ctx, query, rows, o.Summary)
+		return view, err
 	}
-	if o.Summary {
-		if view.Summary, err = s.Summary(ctx, query); err != nil {
-			return View{}, err
-		}
+	key := viewCacheKey(query, f, rows, o.Summary)
+	if cached, ok := s.cache.view(key); ok {
+		view.Page, view.Summary = cached.page, cached.summary
+		return view, nil
 	}
+	gen, caching := s.cache.begin()
+	if !caching {
+		view.Page, view.Summary, err = s.readView(ctx, query, rows, o.Summary)
+		return view, err
+	}
+	// A read begun before a change is not shared with those who come after
+	// it: the flight is named by the generation too.
+	flight := strconv.FormatUint(gen, 10) + "|" + key
+	read, err, _ := s.cache.flights.Do(flight, func() (any, error) {
+		page, sum, err := s.readView(context.WithoutCancel(ctx), query, rows, o.Summary)
+		if err == nil {
+			s.cache.putView(gen, key, page, sum)
+		}
+		return cachedView{page: page, summary: sum}, err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	view.Page, view.Summary = read.(cachedView).page, read.(cachedView).summary
 	return view, nil
+}
+
+// readView reads a view's page of rows (none when rows is negative) and,
+// when asked, its summary.
+func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (page Page, sum Summary, err error) {
+	if rows >= 0 {
+		if page, err = s.Items(ctx, q, rows); err != nil {
+			return Page{}, Summary{}, err
+		}
+	}
+	if summary {
+		if sum, err = s.Summary(ctx, q); err != nil {
+			return Page{}, Summary{}, err
+		}
+	}
+	return page, sum, nil
 }

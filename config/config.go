@@ -30,6 +30,7 @@ const (
 	CommandHook    = "hook"
 	CommandConnect = "connect"
 	CommandRollups = "rollups"
+	CommandUsers   = "users"
 )
 
 // Provider holds the OAuth client of one sign-in provider.
@@ -219,10 +220,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if fs.NArg() > 0 {
 			return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 		}
-	case CommandMigrate, CommandVersion, CommandRun, CommandToken, CommandHook, CommandConnect, CommandRollups:
+	case CommandMigrate, CommandVersion, CommandRun, CommandToken, CommandHook, CommandConnect, CommandRollups, CommandUsers:
 		c.Args = args
 	default:
-		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, hook, connect, token, rollups, version)", c.Command)
+		return c, fmt.Errorf("unknown command %q (commands: serve, migrate, run, hook, connect, token, rollups, users, version)", c.Command)
 	}
 	return c, c.validate()
 }

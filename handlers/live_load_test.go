@@ -280,7 +280,7 @@ func sessionClients(t *testing.T, a *testApp, s *app.Store, handles []string, vi
 	return clients, urls
 }
 
-func mustParse(t *testing.T, raw string) *url.URL {
+func mustParse(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {

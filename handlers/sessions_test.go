@@ -234,7 +234,11 @@ func TestDeletingAUserSignsThemOutAtOnce(t *testing.T) {
 		if got := a.whoIs(t, c); got != "leaving" {
 			t.Fatalf("signed in as %q", got)
 		}
-		if _, err := s.DB().NewDelete().Model((*app.User)(nil)).Where("handle = ?", "leaving").Exec(context.Background()); err != nil {
+		leaving, err := s.UserByHandle(context.Background(), "leaving")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteUser(context.Background(), leaving.ID); err != nil {
 			t.Fatal(err)
 		}
 		if got := a.whoIs(t, c); got != "" {

@@ -126,8 +126,10 @@ func BenchmarkViewFragment(b *testing.B) {
 	}
 	cases = append(cases, benchCase{"all,load-more", html.UnescapeString(more[1]), ""})
 
-	// Capture what the store runs for each fragment and check its plans,
-	// before any timing; the hook is then removed so it costs nothing.
+	// Capture what the store runs for each fragment read from the database
+	// and check its plans, before any timing; the hook is then removed so it
+	// costs nothing.
+	store.CacheViews(false)
 	sqldb := store.DB().DB
 	stmts := make([][]string, len(cases))
 	for i, c := range cases {
@@ -150,10 +152,12 @@ func BenchmarkViewFragment(b *testing.B) {
 
 	var table strings.Builder
 	fmt.Fprintf(&table, "%d items, medians over the interleaved runs\n", n)
-	fmt.Fprintf(&table, "| view | statements | raw SQL (ms) | fragment, server (ms) | fragment / SQL | round trip (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&table, "| view | statements | rows SQL (ms) | summary SQL (ms) | raw SQL (ms) | fragment, server (ms) | fragment / SQL | round trip (ms) | kept in memory (ms) |\n"+
+		"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for i, c := range cases {
 		r := results[i]
-		fmt.Fprintf(&table, "| %s | %d | %.2f | %.2f | %.2f× | %.2f |\n", c.name, len(stmts[i]), ms(r.sql), ms(r.fragment), r.ratio(), ms(r.trip))
+		fmt.Fprintf(&table, "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f× | %.2f | %.2f |\n", c.name, len(stmts[i]),
+			ms(r.rowsSQL), ms(r.summarySQL), ms(r.sql), ms(r.fragment), r.ratio(), ms(r.trip), ms(r.kept))
 	}
 	b.Log("\n" + table.String())
 }
@@ -186,10 +190,11 @@ var limitClause = regexp.MustCompile(`LIMIT (\d+)`)
 // loadMoreURL finds the address of the "Load more" link in a fragment.
 var loadMoreURL = regexp.MustCompile(`class="button" href="([^"]+)"`)
 
-// benchResult holds one case's medians.
-// benchResult holds the medians of one view: the fragment's server time,
-// the client's whole round trip, and the raw SQL.
-type benchResult struct{ fragment, trip, sql time.Duration }
+// benchResult holds the medians of one view: the fragment's server time
+// when it reads the view from the database, the client's whole round trip,
+// the raw SQL (all of it, and of it the rows' and the summary's statements),
+// and the fragment's server time when the view is kept in memory.
+type benchResult struct{ fragment, trip, sql, rowsSQL, summarySQL, kept time.Duration }
 
 func (r benchResult) ratio() float64 { return float64(r.fragment) / float64(r.sql) }
 
@@ -203,8 +208,9 @@ const barItems = 1_000_000
 // server) and the raw time of the very same statements over database/sql,
 // alternating which goes first, so that the machine's noise hits both alike.
 func timeCase(b *testing.B, a *testApp, client *http.Client, sqldb *sql.DB, c benchCase, stmts []string, items int) benchResult {
-	var frag, trip, raw []time.Duration
+	var frag, trip, raw, rowsRaw, summaryRaw, kept []time.Duration
 	fragment := func() {
+		a.Store.CacheViews(false)
 		start := time.Now()
 		resp, body := a.get(b, client, c.path, htmx(c.trigger))
 		trip = append(trip, time.Since(start))
@@ -216,24 +222,45 @@ func timeCase(b *testing.B, a *testApp, client *http.Client, sqldb *sql.DB, c be
 		checkFragment(b, c, resp, body)
 	}
 	direct := func() {
-		start := time.Now()
-		runStatements(b, sqldb, stmts)
-		raw = append(raw, time.Since(start))
+		var all, rows, summary time.Duration
+		for _, q := range stmts {
+			start := time.Now()
+			runStatements(b, sqldb, []string{q})
+			took := time.Since(start)
+			all += took
+			switch {
+			case strings.Contains(q, "AS working"):
+				summary += took
+			case strings.Contains(q, `"item"."id"`):
+				rows += took
+			}
+		}
+		raw, rowsRaw, summaryRaw = append(raw, all), append(rowsRaw, rows), append(summaryRaw, summary)
+	}
+	fromMemory := func() {
+		a.Store.CacheViews(true)
+		resp, body := a.get(b, client, c.path, htmx(c.trigger))
+		kept = append(kept, time.Duration(a.lastServerTime.Load()))
+		checkFragment(b, c, resp, body)
 	}
 	for i := 0; b.Loop(); i++ {
 		if i%2 == 0 {
 			fragment()
 			direct()
+			fromMemory()
 		} else {
+			fromMemory()
 			direct()
 			fragment()
 		}
 	}
-	r := benchResult{fragment: median(frag), trip: median(trip), sql: median(raw)}
+	r := benchResult{fragment: median(frag), trip: median(trip), sql: median(raw), rowsSQL: median(rowsRaw),
+		summarySQL: median(summaryRaw), kept: median(kept)}
 	b.ReportMetric(ms(r.fragment), "fragment-ms")
 	b.ReportMetric(ms(r.trip), "round-trip-ms")
 	b.ReportMetric(ms(r.sql), "sql-ms")
 	b.ReportMetric(r.ratio(), "fragment/sql")
+	b.ReportMetric(ms(r.kept), "kept-ms")
 	if items >= barItems && r.ratio() > 3 {
 		b.Errorf("the fragment took %.2f ms, %.2f× the %.2f ms of its SQL: over the bar of 3×", ms(r.fragment), r.ratio(), ms(r.sql))
 	}

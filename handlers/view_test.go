@@ -362,3 +362,64 @@ func TestANoticeOfThousandsOfBadValuesStaysShort(t *testing.T) {
 		t.Errorf("the notice of 9,999 bad values adds %d bytes to the page and does not end in \"and 9989 more\"", len(body)-len(plain))
 	}
 }
+
+// settleHub waits until every hint published so far has gone through the
+// hub, the repeats that wait for the end of the throttle window included,
+// so that its echo of earlier writes drops nothing the test then counts.
+func settleHub(t *testing.T, s *app.Store, sub *app.Subscription) {
+	t.Helper()
+	marker := app.NewItemID()
+	for range 2 {
+		s.Hub().Publish(app.Hint{ItemID: marker})
+		for h := range sub.C {
+			if h.ItemID == marker {
+				break
+			}
+		}
+	}
+}
+
+func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		a := seededApp(t, s)
+		// On PostgreSQL what is kept in memory is used while the hub listens.
+		sub, err := s.Hub().Subscribe(context.Background(), 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		maya := a.signIn(t, "maya")
+		a.get(t, maya, "/?tab=all&status=failed", htmx("filters"))
+		settleHub(t, s, sub)
+		rec := &statementRecorder{}
+		s.DB().AddQueryHook(rec)
+
+		fragment := func(path string) (string, []string) {
+			t.Helper()
+			rec.start()
+			resp, body := a.get(t, maya, path, htmx("filters"))
+			stmts := rec.stop()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: status %d", path, resp.StatusCode)
+			}
+			return body, stmts
+		}
+		// A view not read before: its rows and its summary, nothing about
+		// who is asking.
+		_, stmts := fragment("/?tab=all&status=working")
+		if len(stmts) != 2 || !strings.Contains(stmts[0], "LIMIT 51") || !strings.Contains(stmts[1], "AS working") {
+			t.Errorf("a new view's fragment ran %d statements, want its rows and its summary:\n%s", len(stmts), strings.Join(stmts, "\n"))
+		}
+		// The same view again: read once, shared.
+		if _, stmts := fragment("/?tab=all&status=working"); len(stmts) != 0 {
+			t.Errorf("a repeated fragment ran %d statements, want none:\n%s", len(stmts), strings.Join(stmts, "\n"))
+		}
+		// A new run shows at once.
+		it := working(t, s, "maya", "Arrived a moment ago", nil)
+		body, stmts := fragment("/?tab=all&status=working")
+		row := `id="item-` + it.ID + `"`
+		if !strings.Contains(body, row) || len(stmts) != 2 {
+			t.Errorf("after a new run the fragment ran %d statements and shows it: %t", len(stmts), strings.Contains(body, row))
+		}
+	})
+}
