@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -26,6 +27,13 @@ type SeedOptions struct {
 	// Contents gives every item its transcript, log and outputs (see
 	// seedContents); the demo has them, the benchmarks' millions do not.
 	Contents bool
+	// Resumable stores the items a chunk per transaction, and an
+	// interrupted seed, run again with the same options, goes on from the
+	// last chunk stored: for the benchmarks' millions.
+	Resumable bool
+	// ChunkItems is how many items a chunk holds (seedChunk when 0); each
+	// chunk draws from a random source of its own.
+	ChunkItems int
 }
 
 // DemoSeed is the data set of demo mode: a small company's month.
@@ -114,12 +122,17 @@ func pick[T any](r seedRand, weights []int, values []T) T {
 	return values[len(values)-1]
 }
 
+// seedChunk is how many items one generator draws, and, when seeding is
+// resumable, one transaction stores, unless the options say otherwise: each
+// chunk has a random source of its own, so that any chunk can be made again
+// without the ones before it.
+const seedChunk = 100_000
+
 // Seed fills an empty store with deterministic, realistic users, teams and
 // items: every source and status, credits and durations with a realistic
-// spread, and a few items working right now.
+// spread, and a few items working right now. It is one transaction unless
+// o.Resumable.
 func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
-	r := seedRand{rand.New(rand.NewPCG(o.Seed, 0x5eed))}
-	now := o.Now.UTC().Truncate(time.Second)
 	// One connection, so that on PostgreSQL the items can be copied in on
 	// the very connection that holds the transaction.
 	conn, err := s.db.Conn(ctx)
@@ -127,92 +140,173 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 		return fmt.Errorf("app: seed: %w", err)
 	}
 	defer conn.Close()
-	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		users := make([]*User, o.Users)
-		for i := range users {
-			u := &User{Handle: fmt.Sprintf("user%03d", i+1), Name: fmt.Sprintf("User %03d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
-			if i < len(seedPeople) {
-				u.Handle, u.Name = seedPeople[i].handle, seedPeople[i].name
+	o.ChunkItems = cmp.Or(o.ChunkItems, seedChunk)
+	if !o.Resumable {
+		return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			people, err := s.seedPeople(ctx, tx, o)
+			if err != nil {
+				return err
 			}
-			u.Email = u.Handle + "@example.com"
-			users[i] = u
-		}
-		if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
-			return fmt.Errorf("app: seed users: %w", err)
-		}
-		teams := make([]*Team, o.Teams)
-		for i := range teams {
-			t := &Team{Slug: fmt.Sprintf("team-%02d", i+1), Name: fmt.Sprintf("Team %02d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
-			if i < len(seedTeams) {
-				t.Slug, t.Name = seedTeams[i].slug, seedTeams[i].name
-			}
-			teams[i] = t
-		}
-		if len(teams) > 0 {
-			if _, err := tx.NewInsert().Model(&teams).Exec(ctx); err != nil {
-				return fmt.Errorf("app: seed teams: %w", err)
-			}
-		}
-		teamsOf := seedMemberships(users, teams)
-		var members []*Membership
-		hasAdmin := map[int]bool{}
-		for ui, ts := range teamsOf {
-			for _, ti := range ts {
-				role := RoleMember
-				if !hasAdmin[ti] {
-					role, hasAdmin[ti] = RoleAdmin, true
-				}
-				members = append(members, &Membership{TeamID: teams[ti].ID, UserID: users[ui].ID, Role: role, CreatedAt: users[ui].CreatedAt})
-			}
-		}
-		if len(members) > 0 {
-			if _, err := tx.NewInsert().Model(&members).Exec(ctx); err != nil {
-				return fmt.Errorf("app: seed memberships: %w", err)
-			}
-		}
-
-		insertItems := func(items []*Item) error { return createItems(ctx, tx, now, items...) }
-		if s.dialect == "postgres" {
-			insertItems = func(items []*Item) error { return copyItems(ctx, conn, now, items) }
-		}
-		const batch = 1000
-		items := make([]*Item, 0, batch)
-		var events []*Event
-		longLogs := 0
-		span := time.Duration(o.Days) * 24 * time.Hour
-		for i := range o.Items {
-			// The first items are the newest; a handful of them are still running.
-			var age time.Duration
-			if i < 8 {
-				age = time.Duration(i*4+1)*time.Minute + time.Duration(r.IntN(60))*time.Second
-			} else {
-				age = time.Duration(r.Int64N(int64(span)))
-			}
-			ui := r.IntN(len(users))
-			if i < 8 {
-				ui = i % len(users) // everyone has something running right now
-			}
-			it := seedItem(r, users[ui], teamsOf[ui], teams, now.Add(-age), i < 8)
-			if o.Contents {
-				long := it.Kind == KindAmbient && it.Status.Final() && longLogs < seedLongLogs
-				if long {
-					longLogs++
-				}
-				events = append(events, seedContents(r, it, long)...)
-			}
-			items = append(items, it)
-			if len(items) == batch || i == o.Items-1 {
-				if err := insertItems(items); err != nil {
-					return fmt.Errorf("app: seed items: %w", err)
-				}
-				if err := s.seedEvents(ctx, tx, events); err != nil {
+			for chunk := range (o.Items + o.ChunkItems - 1) / o.ChunkItems {
+				if err := s.seedItems(ctx, conn, tx, o, people, chunk); err != nil {
 					return err
 				}
-				items, events = items[:0], events[:0]
 			}
-		}
-		return nil
+			return nil
+		})
+	}
+	var people seededPeople
+	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		people, err = s.seededPeople(ctx, tx, o)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	count, err := conn.NewSelect().TableExpr("items").Count(ctx)
+	stored := int(count)
+	if err != nil {
+		return fmt.Errorf("app: seed: count items: %w", err)
+	}
+	if stored == o.Items {
+		return nil
+	}
+	if stored%o.ChunkItems != 0 {
+		return fmt.Errorf("app: seed: %d items are stored, not a whole number of chunks of %d: not a resumable seed", stored, o.ChunkItems)
+	}
+	for chunk := stored / o.ChunkItems; chunk*o.ChunkItems < o.Items; chunk++ {
+		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return s.seedItems(ctx, conn, tx, o, people, chunk)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seededPeople are the users and teams items are made for, and the teams
+// (indexes into teams) of each user.
+type seededPeople struct {
+	users   []*User
+	teams   []*Team
+	teamsOf [][]int
+}
+
+// seededPeople makes the people of a resumable seed unless an earlier run
+// did, and reads them back when it did.
+func (s *Store) seededPeople(ctx context.Context, tx bun.Tx, o SeedOptions) (seededPeople, error) {
+	var p seededPeople
+	if err := tx.NewSelect().Model(&p.users).Order("id").Scan(ctx); err != nil {
+		return p, fmt.Errorf("app: seed: users: %w", err)
+	}
+	if len(p.users) == 0 {
+		return s.seedPeople(ctx, tx, o)
+	}
+	if err := tx.NewSelect().Model(&p.teams).Order("id").Scan(ctx); err != nil {
+		return p, fmt.Errorf("app: seed: teams: %w", err)
+	}
+	if len(p.users) != o.Users || len(p.teams) != o.Teams {
+		return p, fmt.Errorf("app: seed: %d users and %d teams are stored, not %d and %d", len(p.users), len(p.teams), o.Users, o.Teams)
+	}
+	p.teamsOf = seedMemberships(p.users, p.teams)
+	return p, nil
+}
+
+// seedPeople stores the users, the teams and their memberships.
+func (s *Store) seedPeople(ctx context.Context, tx bun.Tx, o SeedOptions) (seededPeople, error) {
+	now := o.Now.UTC().Truncate(time.Second)
+	users := make([]*User, o.Users)
+	for i := range users {
+		u := &User{Handle: fmt.Sprintf("user%03d", i+1), Name: fmt.Sprintf("User %03d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
+		if i < len(seedPeople) {
+			u.Handle, u.Name = seedPeople[i].handle, seedPeople[i].name
+		}
+		u.Email = u.Handle + "@example.com"
+		users[i] = u
+	}
+	if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
+		return seededPeople{}, fmt.Errorf("app: seed users: %w", err)
+	}
+	teams := make([]*Team, o.Teams)
+	for i := range teams {
+		t := &Team{Slug: fmt.Sprintf("team-%02d", i+1), Name: fmt.Sprintf("Team %02d", i+1), CreatedAt: now.AddDate(0, 0, -o.Days-30)}
+		if i < len(seedTeams) {
+			t.Slug, t.Name = seedTeams[i].slug, seedTeams[i].name
+		}
+		teams[i] = t
+	}
+	if len(teams) > 0 {
+		if _, err := tx.NewInsert().Model(&teams).Exec(ctx); err != nil {
+			return seededPeople{}, fmt.Errorf("app: seed teams: %w", err)
+		}
+	}
+	teamsOf := seedMemberships(users, teams)
+	var members []*Membership
+	hasAdmin := map[int]bool{}
+	for ui, ts := range teamsOf {
+		for _, ti := range ts {
+			role := RoleMember
+			if !hasAdmin[ti] {
+				role, hasAdmin[ti] = RoleAdmin, true
+			}
+			members = append(members, &Membership{TeamID: teams[ti].ID, UserID: users[ui].ID, Role: role, CreatedAt: users[ui].CreatedAt})
+		}
+	}
+	if len(members) > 0 {
+		if _, err := tx.NewInsert().Model(&members).Exec(ctx); err != nil {
+			return seededPeople{}, fmt.Errorf("app: seed memberships: %w", err)
+		}
+	}
+	return seededPeople{users, teams, teamsOf}, nil
+}
+
+// seedItems makes and stores one chunk of the items, in tx (on conn).
+func (s *Store) seedItems(ctx context.Context, conn bun.Conn, tx bun.Tx, o SeedOptions, p seededPeople, chunk int) error {
+	r := seedRand{rand.New(rand.NewPCG(o.Seed, 0x5eed+uint64(chunk)))}
+	now := o.Now.UTC().Truncate(time.Second)
+	insertItems := func(items []*Item) error { return createItems(ctx, tx, now, items...) }
+	if s.dialect == "postgres" {
+		insertItems = func(items []*Item) error { return copyItems(ctx, conn, now, items) }
+	}
+	const batch = 1000
+	items := make([]*Item, 0, batch)
+	var events []*Event
+	longLogs := 0
+	span := time.Duration(o.Days) * 24 * time.Hour
+	last := min(o.Items, (chunk+1)*o.ChunkItems) - 1
+	for i := chunk * o.ChunkItems; i <= last; i++ {
+		// The first items are the newest; a handful of them are still running.
+		var age time.Duration
+		if i < 8 {
+			age = time.Duration(i*4+1)*time.Minute + time.Duration(r.IntN(60))*time.Second
+		} else {
+			age = time.Duration(r.Int64N(int64(span)))
+		}
+		ui := r.IntN(len(p.users))
+		if i < 8 {
+			ui = i % len(p.users) // everyone has something running right now
+		}
+		it := seedItem(r, p.users[ui], p.teamsOf[ui], p.teams, now.Add(-age), i < 8)
+		if o.Contents {
+			long := it.Kind == KindAmbient && it.Status.Final() && longLogs < seedLongLogs
+			if long {
+				longLogs++
+			}
+			events = append(events, seedContents(r, it, long)...)
+		}
+		items = append(items, it)
+		if len(items) == batch || i == last {
+			if err := insertItems(items); err != nil {
+				return fmt.Errorf("app: seed items: %w", err)
+			}
+			if err := s.seedEvents(ctx, tx, events); err != nil {
+				return err
+			}
+			items, events = items[:0], events[:0]
+		}
+	}
+	return nil
 }
 
 // seedEvents stores seeded events, a bounded number per statement, through

@@ -202,3 +202,62 @@ func TestDemoRunsHaveContents(t *testing.T) {
 		t.Errorf("%d runs have a log of more than 10,000 lines, want 3", longLogs)
 	}
 }
+
+// seededRows reads back every item, as comparable text.
+func seededRows(t *testing.T, s *app.Store) []string {
+	t.Helper()
+	var items []*app.Item
+	mustOK(t, s.DB().NewSelect().Model(&items).Order("id").Scan(context.Background()))
+	rows := make([]string, len(items))
+	for i, it := range items {
+		it.CreatedAt, it.UpdatedAt = it.CreatedAt.UTC(), it.UpdatedAt.UTC()
+		it.StartedAt, it.FinishedAt = it.StartedAt.UTC(), it.FinishedAt.UTC()
+		rows[i] = fmt.Sprintf("%+v", *it)
+	}
+	return rows
+}
+
+// A resumable seed stores a chunk per transaction; run again, it goes on
+// from the last chunk stored and ends with the very items one seed in one
+// go makes.
+func TestAnInterruptedSeedGoesOnWhereItStopped(t *testing.T) {
+	now := time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
+	whole := app.SeedOptions{Users: 12, Teams: 3, Items: 250, Days: 30, Now: now, Seed: 7, ChunkItems: 100}
+	reference := apptest.SQLite(t)
+	mustOK(t, reference.Seed(context.Background(), whole))
+	want := seededRows(t, reference)
+
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		resumable := whole
+		resumable.Resumable = true
+		// Stopped after its first two chunks...
+		stopped := resumable
+		stopped.Items = 200
+		mustOK(t, s.Seed(ctx, stopped))
+		if got := len(seededRows(t, s)); got != 200 {
+			t.Fatalf("%d items after two chunks, want 200", got)
+		}
+		// ...then run to the end, twice: the second run has nothing to do.
+		mustOK(t, s.Seed(ctx, resumable))
+		mustOK(t, s.Seed(ctx, resumable))
+		got := seededRows(t, s)
+		if len(got) != len(want) {
+			t.Fatalf("%d items after resuming, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("item %d differs from one seed in one go:\n%s\n%s", i, got[i], want[i])
+			}
+		}
+		if differences, err := s.VerifyRollups(ctx); err != nil || len(differences) > 0 {
+			t.Errorf("rollups after a resumed seed: %v %v", differences, err)
+		}
+		// Other people than the seed's are not a seed to go on with.
+		other := resumable
+		other.Users = 13
+		if err := s.Seed(ctx, other); err == nil {
+			t.Error("a resumable seed over other people: want an error")
+		}
+	})
+}

@@ -20,12 +20,10 @@ var sourceIcons = map[app.Source]string{
 }
 
 func sourceIcon(s app.Source) template.HTML {
-	path, ok := sourceIcons[s]
-	if !ok {
+	if _, ok := sourceIcons[s]; !ok {
 		return ""
 	}
-	return template.HTML(`<svg class="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round">` +
-		path + `</svg>`)
+	return template.HTML(`<svg class="icon" width="14" height="14" aria-hidden="true"><use href="#icon-source-` + string(s) + `"/></svg>`)
 }
 
 // SourceRef names what an item came from, read from its external link: the
