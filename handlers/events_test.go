@@ -554,3 +554,44 @@ func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
 		}
 	})
 }
+
+// Streams that open on a view read its rows and summary once between them,
+// from the items' indexes and the rollups, and not again until something
+// they show changes.
+func TestStreamsOfOneViewOpenOnOneRead(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *app.Store) {
+		a := seededApp(t, s)
+		// On PostgreSQL what is kept in memory is used while the hub listens.
+		sub, err := s.Hub().Subscribe(context.Background(), 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		maya := a.signIn(t, "maya")
+		settleHub(t, s, sub)
+		rec := &statementRecorder{}
+		s.DB().AddQueryHook(rec)
+		rec.start()
+		for range 8 {
+			st := a.openStream(t, maya, "/events?tab=all&status=failed")
+			if ev := st.next(t); ev.Name != "results" {
+				t.Fatalf("first event %q, want the results", ev.Name)
+			}
+		}
+		var rows, summaries int
+		for _, stmt := range rec.stop() {
+			switch {
+			case strings.Contains(stmt, "AS working"):
+				summaries++
+				if !strings.Contains(stmt, "rollup_") {
+					t.Errorf("the summary read the items, not the rollups:\n%s", stmt)
+				}
+			case strings.Contains(stmt, `"item"."id"`):
+				rows++
+			}
+		}
+		if rows != 1 || summaries != 1 {
+			t.Errorf("eight streams of one view opened on %d reads of its rows and %d of its summary, want one each", rows, summaries)
+		}
+	})
+}
