@@ -18,12 +18,11 @@ import (
 const rollupDay = 24 * time.Hour
 
 // rollupsAnswer reports whether the rollups can sum the query: they hold
-// kind, source, status, team and day, not searches, creators or the agents'
+// creator, kind, source, status, team and day, not searches or the agents'
 // fields.
 func rollupsAnswer(q Query) bool {
 	f := q.Filter
-	return q.Search == "" && q.CreatorIDs == nil && len(q.NotCreatorIDs) == 0 &&
-		f.Agents.Empty() && f.Models.Empty() && f.Repos.Empty() && f.Branches.Empty()
+	return q.Search == "" && f.Agents.Empty() && f.Models.Empty() && f.Repos.Empty() && f.Branches.Empty()
 }
 
 // rollupSummary sums the query's arms from the rollups over whole UTC days,
@@ -49,12 +48,23 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 				Where("creator_id = ?", a.ownerID))
 			continue
 		}
-		// A team's shared items, less the viewer's own among them (the own
-		// arm counts those).
+		// A team's shared items by the creators asked for; or else all of
+		// them, less the viewer's own among them (the own arm counts those)
+		// and the creators left out.
+		sharedBy := func(sign int, creators []int64) *bun.SelectQuery {
+			return s.rollupArm(q, "rollup_creators", sign, firstDay, endDay).Where("creator_id IN (?)", bun.In(creators)).
+				Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam)
+		}
+		if q.CreatorIDs != nil {
+			parts = append(parts, sharedBy(1, others(q.CreatorIDs, q.Viewer.User.ID)))
+			continue
+		}
 		parts = append(parts,
 			s.rollupArm(q, "rollup_teams", 1, firstDay, endDay).Where("team_id = ?", a.teamID),
-			s.rollupArm(q, "rollup_creators", -1, firstDay, endDay).
-				Where("creator_id = ?", q.Viewer.User.ID).Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam))
+			sharedBy(-1, []int64{q.Viewer.User.ID}))
+		if left := others(q.NotCreatorIDs, q.Viewer.User.ID); len(left) > 0 {
+			parts = append(parts, sharedBy(-1, left))
+		}
 	}
 	var row struct {
 		Summary
@@ -127,6 +137,17 @@ func (s *Store) rollupArm(q Query, table string, sign int, firstDay, endDay int6
 		sel = sel.Where("day >= ?", firstDay).Where("day < ?", endDay)
 	}
 	return sel
+}
+
+// others is ids without me.
+func others(ids []int64, me int64) []int64 {
+	var out []int64
+	for _, id := range ids {
+		if id != me {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // ceilDiv is a / b rounded up, for b > 0.

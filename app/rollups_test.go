@@ -101,6 +101,11 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 		for _, team := range teams {
 			views = append(views, "tab=all&team="+team.Slug, "tab=all&team=-"+team.Slug+"&day=7d&tz=Asia/Tokyo")
 		}
+		for i, u := range users {
+			next := users[(i+1)%len(users)].Handle
+			views = append(views, "tab=all&creator="+u.Handle, "tab=all&creator=-"+u.Handle+"&status=failed",
+				"tab=all&creator="+u.Handle+"&creator="+next+"&day=7d&tz=Europe/Berlin", "creator="+u.Handle)
+		}
 		check := func(when string) {
 			t.Helper()
 			for _, u := range users {

@@ -389,6 +389,9 @@ func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 		}
 		defer sub.Close()
 		maya := a.signIn(t, "maya")
+		// Signing in announces the person; its echo drops what the first
+		// fragment keeps of them, so it is waited for first.
+		settleHub(t, s, sub)
 		a.get(t, maya, "/?tab=all&status=failed", htmx("filters"))
 		settleHub(t, s, sub)
 		rec := &statementRecorder{}
@@ -398,7 +401,13 @@ func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 			t.Helper()
 			rec.start()
 			resp, body := a.get(t, maya, path, htmx("filters"))
-			stmts := rec.stop()
+			var stmts []string
+			for _, stmt := range rec.stop() {
+				// The hub's announcement of an earlier write may run meanwhile.
+				if !strings.HasPrefix(stmt, "SELECT pg_notify(") {
+					stmts = append(stmts, stmt)
+				}
+			}
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s: status %d", path, resp.StatusCode)
 			}
@@ -419,7 +428,7 @@ func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 		body, stmts := fragment("/?tab=all&status=working")
 		row := `id="item-` + it.ID + `"`
 		if !strings.Contains(body, row) || len(stmts) != 2 {
-			t.Errorf("after a new run the fragment ran %d statements and shows it: %t", len(stmts), strings.Contains(body, row))
+			t.Errorf("after a new run the fragment ran %d statements and shows it: %t\n%s", len(stmts), strings.Contains(body, row), strings.Join(stmts, "\n"))
 		}
 	})
 }
