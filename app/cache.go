@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -24,10 +25,6 @@ import (
 // in the database itself, goes unseen.
 type storeCache struct {
 	hearsAll func() bool
-	// startListening is called, once, on the first use that finds the hub
-	// deaf: it makes the hub listen.
-	startListening func()
-	listenOnce     sync.Once
 	// viewsOff makes every view read from the database (CacheViews).
 	viewsOff atomic.Bool
 
@@ -85,7 +82,6 @@ func newStoreCache() *storeCache {
 // to the put that follows, and false when nothing may be cached now.
 func (c *storeCache) begin() (uint64, bool) {
 	if !c.hearsAll() {
-		c.listenOnce.Do(c.startListening)
 		return 0, false
 	}
 	c.mu.Lock()
@@ -242,28 +238,29 @@ func (s *Store) changed(hints ...Hint) {
 	s.hub.Publish(hints...)
 }
 
-// keepListening holds a subscription to the hub for the cache, so that on
-// PostgreSQL the hub's listener runs and every replica's hints reach
-// storeCache.observe; it subscribes again whenever the subscription ends,
-// until the hub closes.
-func (s *Store) keepListening() {
-	for {
-		sub, err := s.hub.Subscribe(s.closing, 64)
-		if errors.Is(err, ErrHubClosed) {
-			return
-		}
-		if err != nil {
-			select {
-			case <-s.closing.Done():
-				return
-			case <-time.After(listenBackoffMax):
+// listenForCache holds a subscription to the hub for as long as the store
+// is open, so that on PostgreSQL the hub's listener runs and every
+// replica's hints reach storeCache.observe: the first at once, so that the
+// first requests may use the cache, then another whenever one ends, until
+// the hub closes.
+func (s *Store) listenForCache(ctx context.Context) {
+	sub, err := s.hub.Subscribe(ctx, 64)
+	go func() {
+		for !errors.Is(err, ErrHubClosed) {
+			if err == nil {
+				// The hints themselves went to observe already.
+				for range sub.C {
+				}
+			} else {
+				select {
+				case <-s.closing.Done():
+					return
+				case <-time.After(listenBackoffMax):
+				}
 			}
-			continue
+			sub, err = s.hub.Subscribe(s.closing, 64)
 		}
-		// The hints themselves went to observe already.
-		for range sub.C {
-		}
-	}
+	}()
 }
 
 // clone copies a viewer, so that no caller shares another's.

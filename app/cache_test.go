@@ -48,7 +48,7 @@ func TestCachesServeRepeatsFromMemoryAndFollowEveryChange(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		ctx := context.Background()
 		w := newWorld(t, s)
-		// On PostgreSQL the cache is used while the hub listens.
+		// The hints, to wait for the echoes of earlier writes.
 		sub := subscribe(t, s.Hub(), 256)
 		counter := &queryCounter{}
 		s.DB().AddQueryHook(counter)

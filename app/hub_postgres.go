@@ -131,8 +131,9 @@ func (h *postgresHub) Subscribe(ctx context.Context, buffer int) (*Subscription,
 	return h.fan.add(buffer, h.unsubscribe)
 }
 
-// unsubscribe ends s; the last subscriber out closes the listener, so an idle
-// replica holds no connection and no goroutine for it.
+// unsubscribe ends s; the last subscriber out closes the listener. The
+// store's cache subscribes for as long as the store is open, so that is at
+// its close.
 func (h *postgresHub) unsubscribe(s *Subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

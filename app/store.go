@@ -83,7 +83,9 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser}
 	s.closing, s.stopClosing = context.WithCancel(context.Background())
 	cache.hearsAll = hub.(interface{ hearsAll() bool }).hearsAll
-	cache.startListening = func() { go s.keepListening() }
+	if dialect == "postgres" {
+		s.listenForCache(ctx)
+	}
 	return s, nil
 }
 

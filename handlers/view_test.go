@@ -382,7 +382,7 @@ func settleHub(t *testing.T, s *app.Store, sub *app.Subscription) {
 func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
 		a := seededApp(t, s)
-		// On PostgreSQL what is kept in memory is used while the hub listens.
+		// The hints, to wait for the echoes of earlier writes.
 		sub, err := s.Hub().Subscribe(context.Background(), 1024)
 		if err != nil {
 			t.Fatal(err)
