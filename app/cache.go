@@ -15,8 +15,8 @@ import (
 
 // storeCache keeps in memory what nearly every request reads and what
 // changes far less often than it is read: sessions, viewers (a user and
-// their teams), the saved views each viewer sees, and the first page and
-// summary of views. An entry is
+// their teams), what a viewer's pages show beside the rows (saved views,
+// teammates, the menus' choices), and the first page and summary of views. An entry is
 // dropped as soon as what it copies is announced to have changed: at once
 // in the process that made the change, and in every other replica when the
 // hub's hint arrives. It is used only while the hub hears every replica
@@ -31,11 +31,16 @@ type storeCache struct {
 	mu sync.Mutex
 	// gen counts invalidations: a copy read from the database under an
 	// older one may predate the change and is not kept.
-	gen        uint64
-	sessions   map[string]cachedSession
-	viewers    map[int64]cachedViewer
-	views      map[string]cachedView
-	savedViews map[int64]cachedSavedViews // by viewer
+	gen      uint64
+	sessions map[string]cachedSession
+	viewers  map[int64]cachedViewer
+	views    map[string]cachedView
+	// What a viewer's pages show beside the rows, each made for the teams
+	// the viewer was in: the saved views they see, their teammates (the
+	// creator menu) and, by tab, the filter menus' choices.
+	savedViews map[int64]viewerEntry[[]*SavedView]
+	teammates  map[int64]viewerEntry[[]*User]
+	facets     map[viewerTab]viewerEntry[Facets]
 
 	flights singleflight.Group // one read of a view at a time, shared
 }
@@ -61,10 +66,16 @@ type cachedViewer struct {
 	at     time.Time
 }
 
-type cachedSavedViews struct {
-	teamIDs []int64 // the viewer's teams when they were read
-	views   []*SavedView
+// viewerEntry is what was read for a viewer in the teams they were in.
+type viewerEntry[T any] struct {
+	value   T
+	teamIDs []int64
 	at      time.Time
+}
+
+type viewerTab struct {
+	userID int64
+	tab    Tab
 }
 
 type cachedView struct {
@@ -75,7 +86,8 @@ type cachedView struct {
 
 func newStoreCache() *storeCache {
 	return &storeCache{sessions: map[string]cachedSession{}, viewers: map[int64]cachedViewer{}, views: map[string]cachedView{},
-		savedViews: map[int64]cachedSavedViews{}}
+		savedViews: map[int64]viewerEntry[[]*SavedView]{}, teammates: map[int64]viewerEntry[[]*User]{},
+		facets: map[viewerTab]viewerEntry[Facets]{}}
 }
 
 // begin starts a read that may be kept: it returns the generation to hand
@@ -156,33 +168,45 @@ func (c *storeCache) putView(gen uint64, key string, page Page, sum Summary) {
 	}
 }
 
-func (c *storeCache) savedViewsOf(v Viewer) ([]*SavedView, bool) {
+// forViewer returns what part holds under key for v, unless v's teams have
+// changed since; clone copies it for the caller.
+func forViewer[K comparable, T any](c *storeCache, part map[K]viewerEntry[T], key K, v Viewer, clone func(T) T) (T, bool) {
 	c.mu.Lock()
-	e, ok := c.savedViews[v.User.ID]
+	e, ok := part[key]
 	c.mu.Unlock()
 	if !ok || !c.fresh(e.at) || !slices.Equal(e.teamIDs, v.TeamIDs) {
-		return nil, false
+		var none T
+		return none, false
 	}
-	return cloneSavedViews(e.views), true
+	return clone(e.value), true
 }
 
-func (c *storeCache) putSavedViews(gen uint64, v Viewer, views []*SavedView) {
+// keepForViewer keeps a copy of value under key for v, unless a change came
+// since the read began at gen.
+func keepForViewer[K comparable, T any](c *storeCache, gen uint64, part map[K]viewerEntry[T], key K, v Viewer, value T, clone func(T) T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keeps(gen) {
-		makeRoom(c.savedViews, maxCachedViewers)
-		c.savedViews[v.User.ID] = cachedSavedViews{slices.Clone(v.TeamIDs), cloneSavedViews(views), time.Now()}
+		makeRoom(part, maxCachedViewers)
+		part[key] = viewerEntry[T]{clone(value), slices.Clone(v.TeamIDs), time.Now()}
 	}
 }
 
-// cloneSavedViews copies the views, so that no caller shares another's.
-func cloneSavedViews(views []*SavedView) []*SavedView {
-	out := make([]*SavedView, len(views))
-	for i, sv := range views {
-		copied := *sv
+// clonePointers copies what each element points to, so that no caller
+// shares another's.
+func clonePointers[T any](list []*T) []*T {
+	out := make([]*T, len(list))
+	for i, p := range list {
+		copied := *p
 		out[i] = &copied
 	}
 	return out
+}
+
+// cloneFacets copies a tab's menus.
+func cloneFacets(f Facets) Facets {
+	return Facets{Agents: slices.Clone(f.Agents), Models: slices.Clone(f.Models), Repos: slices.Clone(f.Repos),
+		Branches: slices.Clone(f.Branches), Teams: clonePointers(f.Teams)}
 }
 
 // observe drops what hints say changed; the hub calls it with every hint,
@@ -199,19 +223,21 @@ func (c *storeCache) observe(hints []Hint) {
 		case h.SessionChanged != "":
 			delete(c.sessions, h.SessionChanged)
 		case h.UserChanged != 0:
-			// Rows and saved views show their creator's name, and a
-			// team's saved views are managed by its admins.
+			// Rows, saved views and menus show people's names, a team's
+			// members are others' teammates, and a team's saved views are
+			// managed by its admins.
 			delete(c.viewers, h.UserChanged)
-			clear(c.views)
-			clear(c.savedViews)
+			c.dropViewersParts()
 		case h.TeamChanged != 0:
-			// Rows and saved views show their team's name.
-			clear(c.views)
-			clear(c.savedViews)
+			// Rows, saved views and menus show their team's name.
+			c.dropViewersParts()
 		case h.SavedViewsChanged:
 			clear(c.savedViews)
 		case h.ItemID != "" && !h.Events:
+			// The menus offer the agents, models, repositories and
+			// branches of the newest items.
 			clear(c.views)
+			clear(c.facets)
 		default:
 			continue
 		}
@@ -219,12 +245,20 @@ func (c *storeCache) observe(hints []Hint) {
 	}
 }
 
+// dropViewersParts empties the views and what is kept for each viewer
+// beside them, with c.mu held.
+func (c *storeCache) dropViewersParts() {
+	clear(c.views)
+	clear(c.savedViews)
+	clear(c.teammates)
+	clear(c.facets)
+}
+
 // dropAll empties the cache, with c.mu held.
 func (c *storeCache) dropAll() {
 	clear(c.sessions)
 	clear(c.viewers)
-	clear(c.views)
-	clear(c.savedViews)
+	c.dropViewersParts()
 }
 
 // CacheViews turns keeping views' pages and summaries in memory on (the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,13 +15,19 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// queryCounter counts the statements a store runs.
+// queryCounter counts the statements a store runs, but for the hub's
+// announcements of earlier writes, which may run at any moment.
 type queryCounter struct{ n atomic.Int64 }
 
 func (c *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
 	return ctx
 }
-func (c *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) { c.n.Add(1) }
+
+func (c *queryCounter) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if !strings.HasPrefix(e.Query, "SELECT pg_notify(") {
+		c.n.Add(1)
+	}
+}
 
 // costs runs fn and returns how many statements it ran.
 func (c *queryCounter) costs(fn func()) int64 {
@@ -70,6 +77,7 @@ func TestCachesServeRepeatsFromMemoryAndFollowEveryChange(t *testing.T) {
 		}
 
 		// A session: the same, for a change of user and for its end.
+		settle(t, s.Hub(), sub)
 		id, err := s.CreateSession(ctx, w.alice.User.ID, nil, 0)
 		mustOK(t, err)
 		_, err = s.Session(ctx, id)
@@ -140,6 +148,45 @@ func TestCachesServeRepeatsFromMemoryAndFollowEveryChange(t *testing.T) {
 		mustOK(t, s.RenameView(ctx, w.bob, sv.ID, "Broken"))
 		if got := names(); !slices.Equal(got, []string{"Broken"}) {
 			t.Errorf("after renaming it: %v", got)
+		}
+
+		// The menus: a repeat costs nothing; a new teammate and a new
+		// agent are offered at once.
+		handles := func() []string {
+			mates, err := s.Teammates(ctx, w.alice)
+			mustOK(t, err)
+			var out []string
+			for _, u := range mates {
+				out = append(out, u.Handle)
+			}
+			return out
+		}
+		settle(t, s.Hub(), sub)
+		handles()
+		if n := counter.costs(func() { handles() }); n != 0 {
+			t.Errorf("repeated teammates cost %d statements, want 0", n)
+		}
+		dana := &app.User{Handle: "dana", Name: "dana"}
+		mustOK(t, s.CreateUser(ctx, dana))
+		mustOK(t, s.AddMember(ctx, w.red.ID, dana.ID, app.RoleMember))
+		if got := handles(); !slices.Contains(got, "dana") {
+			t.Errorf("alice's teammates after dana joined red: %v", got)
+		}
+		menus := func() app.Facets {
+			f, err := s.Facets(ctx, w.alice, app.TabAll)
+			mustOK(t, err)
+			return f
+		}
+		settle(t, s.Hub(), sub)
+		menus()
+		if n := counter.costs(func() { menus() }); n != 0 {
+			t.Errorf("repeated menus cost %d statements, want 0", n)
+		}
+		w.item(t, w.bob, "by another agent", func(it *app.Item) {
+			it.TeamID, it.Visibility, it.AgentName = w.red.ID, app.VisibilityTeam, "gemini-cli"
+		})
+		if got := menus().Agents; !slices.Contains(got, "gemini-cli") {
+			t.Errorf("the agent menu after a run by a new agent: %v", got)
 		}
 
 		// A deleted user is gone at once, with their sessions.

@@ -26,8 +26,23 @@ const facetWindow = 500
 const maxFacetValues = 50
 
 // Facets gathers the menus' values for the viewer's tab, ignoring the other
-// filters so that a menu still offers what its choice left out.
+// filters so that a menu still offers what its choice left out; they are
+// kept in memory until an item, a name or the viewer's teams change.
 func (s *Store) Facets(ctx context.Context, v Viewer, tab Tab) (Facets, error) {
+	key := viewerTab{v.User.ID, tab}
+	if facets, ok := forViewer(s.cache, s.cache.facets, key, v, cloneFacets); ok {
+		return facets, nil
+	}
+	gen, caching := s.cache.begin()
+	facets, err := s.readFacets(ctx, v, tab)
+	if err == nil && caching {
+		keepForViewer(s.cache, gen, s.cache.facets, key, v, facets, cloneFacets)
+	}
+	return facets, err
+}
+
+// readFacets is Facets read from the database.
+func (s *Store) readFacets(ctx context.Context, v Viewer, tab Tab) (Facets, error) {
 	var facets Facets
 	ms, err := s.TeamsOf(ctx, v)
 	if err != nil {

@@ -71,41 +71,37 @@ func (h *postgresHub) Publish(hints ...Hint) { h.co.add(hints...) }
 // hints reach this process.
 func (h *postgresHub) hearsAll() bool { return h.connected.Load() }
 
-// notify sends the hints, one notification each, in one statement per
-// channel. A failure loses only hints; it is logged.
+// notify sends the hints, one notification each, in one statement, so that
+// every replica hears them in the order they were published. A failure loses
+// only hints; it is logged.
 func (h *postgresHub) notify(hints []Hint) {
-	var items, events, sessions, identities []string
+	channels := make([]string, 0, len(hints))
+	payloads := make([]string, 0, len(hints))
 	for _, hint := range hints {
+		channel, payload := h.itemsChannel, hint.ItemID
 		switch {
 		case hint.SessionEnded != "":
-			sessions = append(sessions, hint.SessionEnded)
+			channel, payload = h.sessionsChannel, hint.SessionEnded
 		case hint.SessionChanged != "":
-			identities = append(identities, "s:"+hint.SessionChanged)
+			channel, payload = h.identityChannel, "s:"+hint.SessionChanged
 		case hint.UserChanged != 0:
-			identities = append(identities, "u:"+strconv.FormatInt(hint.UserChanged, 10))
+			channel, payload = h.identityChannel, "u:"+strconv.FormatInt(hint.UserChanged, 10)
 		case hint.TeamChanged != 0:
-			identities = append(identities, "t:"+strconv.FormatInt(hint.TeamChanged, 10))
+			channel, payload = h.identityChannel, "t:"+strconv.FormatInt(hint.TeamChanged, 10)
 		case hint.SavedViewsChanged:
-			identities = append(identities, "v:")
+			channel, payload = h.identityChannel, "v:"
 		case hint.Events:
-			events = append(events, hint.ItemID)
-		default:
-			items = append(items, hint.ItemID)
+			channel = h.eventsChannel
 		}
+		channels, payloads = append(channels, channel), append(payloads, payload)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, batch := range []struct {
-		channel string
-		ids     []string
-	}{{h.itemsChannel, items}, {h.eventsChannel, events}, {h.sessionsChannel, sessions}, {h.identityChannel, identities}} {
-		if len(batch.ids) == 0 {
-			continue
-		}
-		_, err := h.db.ExecContext(ctx, "SELECT pg_notify(?, id) FROM unnest(?::text[]) AS id", batch.channel, pgdialect.Array(batch.ids))
-		if err != nil {
-			slog.Warn("app: notify changes", "channel", batch.channel, "hints", len(batch.ids), "err", err)
-		}
+	// A transaction's notifications arrive in the order it sent them.
+	_, err := h.db.ExecContext(ctx, "SELECT pg_notify(channel, payload) FROM unnest(?::text[], ?::text[]) AS hint(channel, payload)",
+		pgdialect.Array(channels), pgdialect.Array(payloads))
+	if err != nil {
+		slog.Warn("app: notify changes", "hints", len(hints), "err", err)
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Store) visibleViews(v Viewer) *bun.SelectQuery {
 // SavedViews lists the views the viewer sees: their own first, then each
 // team's, by name.
 func (s *Store) SavedViews(ctx context.Context, v Viewer) ([]*SavedView, error) {
-	if views, ok := s.cache.savedViewsOf(v); ok {
+	if views, ok := forViewer(s.cache, s.cache.savedViews, v.User.ID, v, clonePointers); ok {
 		return views, nil
 	}
 	gen, caching := s.cache.begin()
@@ -170,7 +170,7 @@ func (s *Store) SavedViews(ctx context.Context, v Viewer) ([]*SavedView, error) 
 		return nil, err
 	}
 	if caching {
-		s.cache.putSavedViews(gen, v, views)
+		keepForViewer(s.cache, gen, s.cache.savedViews, v.User.ID, v, views, clonePointers)
 	}
 	return views, nil
 }

@@ -238,6 +238,10 @@ func (s *Store) Viewers(ctx context.Context, userIDs []int64) (map[int64]Viewer,
 // Teammates returns the viewer and everyone who shares a team with them, by
 // name: the people the creator filter offers.
 func (s *Store) Teammates(ctx context.Context, v Viewer) ([]*User, error) {
+	if users, ok := forViewer(s.cache, s.cache.teammates, v.User.ID, v, clonePointers); ok {
+		return users, nil
+	}
+	gen, caching := s.cache.begin()
 	var users []*User
 	q := s.db.NewSelect().Model(&users).Where("id = ?", v.User.ID)
 	if len(v.TeamIDs) > 0 {
@@ -246,6 +250,9 @@ func (s *Store) Teammates(ctx context.Context, v Viewer) ([]*User, error) {
 	}
 	if err := q.OrderExpr("name, handle").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("app: teammates of user %d: %w", v.User.ID, err)
+	}
+	if caching {
+		keepForViewer(s.cache, gen, s.cache.teammates, v.User.ID, v, users, clonePointers)
 	}
 	return users, nil
 }
