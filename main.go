@@ -118,14 +118,11 @@ func tokenCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 	if *handle == "" || fs.NArg() > 0 {
 		return errors.New(usage)
 	}
-	store, err := openStore(ctx, cfg, false)
+	store, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	u, err := store.UserByHandle(ctx, *handle)
 	if errors.Is(err, app.ErrNotFound) {
 		return fmt.Errorf("token create: there is no user %q", *handle)
@@ -149,14 +146,11 @@ func rollupsCommand(ctx context.Context, cfg config.Config, stdout io.Writer) er
 	if len(cfg.Args) != 1 || cfg.Args[0] != "verify" && cfg.Args[0] != "rebuild" {
 		return errors.New(usage)
 	}
-	store, err := openStore(ctx, cfg, false)
+	store, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	if cfg.Args[0] == "rebuild" {
 		if err := store.RebuildRollups(ctx); err != nil {
 			return err
@@ -185,14 +179,11 @@ func usersCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 	if len(cfg.Args) != 2 || cfg.Args[0] != "delete" {
 		return errors.New(usage)
 	}
-	store, err := openStore(ctx, cfg, false)
+	store, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	u, err := store.UserByHandle(ctx, cfg.Args[1])
 	if err != nil {
 		return fmt.Errorf("users delete: no one has the handle %q", cfg.Args[1])
@@ -202,6 +193,20 @@ func usersCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 	}
 	_, err = fmt.Fprintf(stdout, "users: deleted %s and everything that was theirs\n", u.Handle)
 	return err
+}
+
+// openMigrated opens the configured database, as it is, for an operator's
+// command, and brings its schema up to date.
+func openMigrated(ctx context.Context, cfg config.Config) (*app.Store, error) {
+	store, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
 }
 
 // openStore opens the configured database. In demo mode, serve starts from a

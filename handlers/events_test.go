@@ -560,15 +560,7 @@ func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
 // they show changes.
 func TestStreamsOfOneViewOpenOnOneRead(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
-		a := seededApp(t, s)
-		// The hints, to wait for the echoes of earlier writes.
-		sub, err := s.Hub().Subscribe(context.Background(), 1024)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		maya := a.signIn(t, "maya")
-		settleHub(t, s, sub)
+		a, maya, _ := watchedApp(t, s)
 		rec := &statementRecorder{}
 		s.DB().AddQueryHook(rec)
 		rec.start()

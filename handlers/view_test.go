@@ -379,21 +379,29 @@ func settleHub(t *testing.T, s *app.Store, sub *app.Subscription) {
 	}
 }
 
+// watchedApp is the demo app with maya signed in, and a way to wait until
+// the hub has carried every hint published so far: its echo of a write
+// drops again what the write dropped, which a test that counts statements
+// must not see. Signing in announces the person, so that is waited for.
+func watchedApp(t *testing.T, s *app.Store) (a *testApp, maya *http.Client, settle func()) {
+	t.Helper()
+	a = seededApp(t, s)
+	sub, err := s.Hub().Subscribe(context.Background(), 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	maya = a.signIn(t, "maya")
+	settle = func() { settleHub(t, s, sub) }
+	settle()
+	return a, maya, settle
+}
+
 func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
-		a := seededApp(t, s)
-		// The hints, to wait for the echoes of earlier writes.
-		sub, err := s.Hub().Subscribe(context.Background(), 1024)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Close()
-		maya := a.signIn(t, "maya")
-		// Signing in announces the person; its echo drops what the first
-		// fragment keeps of them, so it is waited for first.
-		settleHub(t, s, sub)
+		a, maya, settle := watchedApp(t, s)
 		a.get(t, maya, "/?tab=all&status=failed", htmx("filters"))
-		settleHub(t, s, sub)
+		settle()
 		rec := &statementRecorder{}
 		s.DB().AddQueryHook(rec)
 
