@@ -44,9 +44,14 @@ func allView(t *testing.T, s *app.Store, v app.Viewer) app.View {
 }
 
 func titles(view app.View) []string {
-	var out []string
-	for _, it := range view.Page.Items {
-		out = append(out, it.Title)
+	return pluck(view.Page.Items, func(it *app.Item) string { return it.Title })
+}
+
+// pluck is one field of every element.
+func pluck[T any](list []T, field func(T) string) []string {
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i] = field(x)
 	}
 	return out
 }
@@ -133,11 +138,7 @@ func TestCachesServeRepeatsFromMemoryAndFollowEveryChange(t *testing.T) {
 		names := func() []string {
 			saved, err := s.SavedViews(ctx, w.bob)
 			mustOK(t, err)
-			var out []string
-			for _, sv := range saved {
-				out = append(out, sv.Name)
-			}
-			return out
+			return pluck(saved, func(sv *app.SavedView) string { return sv.Name })
 		}
 		names()
 		sv, err := s.SaveView(ctx, w.bob, app.NewSavedView{Name: "Failures", Query: "status=failed"})
@@ -155,11 +156,7 @@ func TestCachesServeRepeatsFromMemoryAndFollowEveryChange(t *testing.T) {
 		handles := func() []string {
 			mates, err := s.Teammates(ctx, w.alice)
 			mustOK(t, err)
-			var out []string
-			for _, u := range mates {
-				out = append(out, u.Handle)
-			}
-			return out
+			return pluck(mates, func(u *app.User) string { return u.Handle })
 		}
 		settle(t, s.Hub(), sub)
 		handles()
