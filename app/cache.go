@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +15,9 @@ import (
 // storeCache keeps in memory what nearly every request reads and what
 // changes far less often than it is read: sessions, viewers (a user and
 // their teams), what a viewer's pages show beside the rows (saved views,
-// teammates, the menus' choices), and the first page and summary of views. An entry is
-// dropped as soon as what it copies is announced to have changed: at once
+// teammates, the menus' choices), and the first page and summary of views.
+// An entry is dropped as soon as what it copies is announced to have
+// changed: at once
 // in the process that made the change, and in every other replica when the
 // hub's hint arrives. It is used only while the hub hears every replica
 // (on PostgreSQL, while its listener listens), and no entry outlives
@@ -32,15 +32,15 @@ type storeCache struct {
 	// gen counts invalidations: a copy read from the database under an
 	// older one may predate the change and is not kept.
 	gen      uint64
-	sessions map[string]cachedSession
-	viewers  map[int64]cachedViewer
-	views    map[string]cachedView
+	sessions map[string]entry[Session]
+	viewers  map[int64]entry[Viewer]
+	views    map[string]entry[pageAndSummary]
 	// What a viewer's pages show beside the rows, each made for the teams
 	// the viewer was in: the saved views they see, their teammates (the
 	// creator menu) and, by tab, the filter menus' choices.
-	savedViews map[int64]viewerEntry[[]*SavedView]
-	teammates  map[int64]viewerEntry[[]*User]
-	facets     map[viewerTab]viewerEntry[Facets]
+	savedViews map[int64]entry[[]*SavedView]
+	teammates  map[int64]entry[[]*User]
+	facets     map[viewerTab]entry[Facets]
 
 	flights singleflight.Group // one read of a view at a time, shared
 }
@@ -56,18 +56,9 @@ const (
 	maxCachedViews    = 1_000
 )
 
-type cachedSession struct {
-	session Session
-	at      time.Time
-}
-
-type cachedViewer struct {
-	viewer Viewer
-	at     time.Time
-}
-
-// viewerEntry is what was read for a viewer in the teams they were in.
-type viewerEntry[T any] struct {
+// entry is one copy: what was read, when, and for what is read for a
+// viewer, the teams they were in.
+type entry[T any] struct {
 	value   T
 	teamIDs []int64
 	at      time.Time
@@ -78,16 +69,16 @@ type viewerTab struct {
 	tab    Tab
 }
 
-type cachedView struct {
+// pageAndSummary is what a view's entry holds.
+type pageAndSummary struct {
 	page    Page
 	summary Summary
-	at      time.Time
 }
 
 func newStoreCache() *storeCache {
-	return &storeCache{sessions: map[string]cachedSession{}, viewers: map[int64]cachedViewer{}, views: map[string]cachedView{},
-		savedViews: map[int64]viewerEntry[[]*SavedView]{}, teammates: map[int64]viewerEntry[[]*User]{},
-		facets: map[viewerTab]viewerEntry[Facets]{}}
+	return &storeCache{sessions: map[string]entry[Session]{}, viewers: map[int64]entry[Viewer]{}, views: map[string]entry[pageAndSummary]{},
+		savedViews: map[int64]entry[[]*SavedView]{}, teammates: map[int64]entry[[]*User]{},
+		facets: map[viewerTab]entry[Facets]{}}
 }
 
 // begin starts a read that may be kept: it returns the generation to hand
@@ -109,87 +100,45 @@ func (c *storeCache) fresh(at time.Time) bool {
 // keeps reports, with c.mu held, whether a read begun at gen may be kept.
 func (c *storeCache) keeps(gen uint64) bool { return gen == c.gen && c.hearsAll() }
 
-// makeRoom drops an arbitrary entry of a full map, with c.mu held.
-func makeRoom[K comparable, V any](m map[K]V, limit int) {
-	if len(m) < limit {
-		return
-	}
-	for k := range m {
-		delete(m, k)
-		return
-	}
-}
-
-func (c *storeCache) session(hash string) (Session, bool) {
+// lookup returns the fresh entry that part holds under key.
+func lookup[K comparable, T any](c *storeCache, part map[K]entry[T], key K) (entry[T], bool) {
 	c.mu.Lock()
-	e, ok := c.sessions[hash]
-	c.mu.Unlock()
-	return e.session, ok && c.fresh(e.at)
-}
-
-func (c *storeCache) putSession(gen uint64, hash string, s Session) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keeps(gen) {
-		makeRoom(c.sessions, maxCachedSessions)
-		c.sessions[hash] = cachedSession{s, time.Now()}
-	}
-}
-
-func (c *storeCache) viewer(userID int64) (Viewer, bool) {
-	c.mu.Lock()
-	e, ok := c.viewers[userID]
-	c.mu.Unlock()
-	return e.viewer.clone(), ok && c.fresh(e.at)
-}
-
-func (c *storeCache) putViewer(gen uint64, v Viewer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keeps(gen) {
-		makeRoom(c.viewers, maxCachedViewers)
-		c.viewers[v.User.ID] = cachedViewer{v.clone(), time.Now()}
-	}
-}
-
-func (c *storeCache) view(key string) (cachedView, bool) {
-	c.mu.Lock()
-	e, ok := c.views[key]
+	e, ok := part[key]
 	c.mu.Unlock()
 	return e, ok && c.fresh(e.at)
 }
 
-func (c *storeCache) putView(gen uint64, key string, page Page, sum Summary) {
+// keep puts value under key in part, unless a change came since the read
+// began at gen; a full part first drops an arbitrary entry.
+func keep[K comparable, T any](c *storeCache, gen uint64, part map[K]entry[T], key K, value T, teamIDs []int64, limit int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.keeps(gen) {
-		makeRoom(c.views, maxCachedViews)
-		c.views[key] = cachedView{page, sum, time.Now()}
+	if !c.keeps(gen) {
+		return
 	}
+	if _, ok := part[key]; !ok && len(part) >= limit {
+		for k := range part {
+			delete(part, k)
+			break
+		}
+	}
+	part[key] = entry[T]{value, teamIDs, time.Now()}
 }
 
-// forViewer returns what part holds under key for v, unless v's teams have
-// changed since; clone copies it for the caller.
-func forViewer[K comparable, T any](c *storeCache, part map[K]viewerEntry[T], key K, v Viewer, clone func(T) T) (T, bool) {
-	c.mu.Lock()
-	e, ok := part[key]
-	c.mu.Unlock()
-	if !ok || !c.fresh(e.at) || !slices.Equal(e.teamIDs, v.TeamIDs) {
+// forViewer returns a copy of what part holds under key for v, unless v's
+// teams have changed since.
+func forViewer[K comparable, T any](c *storeCache, part map[K]entry[T], key K, v Viewer, clone func(T) T) (T, bool) {
+	e, ok := lookup(c, part, key)
+	if !ok || !slices.Equal(e.teamIDs, v.TeamIDs) {
 		var none T
 		return none, false
 	}
 	return clone(e.value), true
 }
 
-// keepForViewer keeps a copy of value under key for v, unless a change came
-// since the read began at gen.
-func keepForViewer[K comparable, T any](c *storeCache, gen uint64, part map[K]viewerEntry[T], key K, v Viewer, value T, clone func(T) T) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keeps(gen) {
-		makeRoom(part, maxCachedViewers)
-		part[key] = viewerEntry[T]{clone(value), slices.Clone(v.TeamIDs), time.Now()}
-	}
+// keepForViewer keeps a copy of value under key for v, in v's teams.
+func keepForViewer[K comparable, T any](c *storeCache, gen uint64, part map[K]entry[T], key K, v Viewer, value T, clone func(T) T) {
+	keep(c, gen, part, key, clone(value), slices.Clone(v.TeamIDs), maxCachedViewers)
 }
 
 // clonePointers copies what each element points to, so that no caller
@@ -311,8 +260,7 @@ func (v Viewer) clone() Viewer {
 // viewer (who they are and which teams they are in) and the query as
 // resolved, its day's bounds included.
 func viewCacheKey(q Query, f Filter, rows int, summary bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%v|%s|%v|%v|%v|%v|%q|%d|%d|%d|%t", q.Viewer.User.ID, q.Viewer.TeamIDs, f.Encode(),
-		q.CreatorIDs, q.NotCreatorIDs, q.TeamIDs, q.NotTeamIDs, q.Search, q.From.UnixNano(), q.To.UnixNano(), rows, summary)
-	return b.String()
+	return fmt.Sprintf("%d|%v|%s|%v|%v|%v|%v|%q|%d.%d|%d.%d|%d|%t", q.Viewer.User.ID, q.Viewer.TeamIDs, f.Encode(),
+		q.CreatorIDs, q.NotCreatorIDs, q.TeamIDs, q.NotTeamIDs, q.Search,
+		q.From.Unix(), q.From.Nanosecond(), q.To.Unix(), q.To.Nanosecond(), rows, summary)
 }

@@ -157,17 +157,17 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 	}
 	var people seededPeople
 	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		people, err = s.seededPeople(ctx, tx, o)
+		people, err = s.peopleToResume(ctx, tx, o)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	count, err := conn.NewSelect().TableExpr("items").Count(ctx)
-	stored := int(count)
 	if err != nil {
 		return fmt.Errorf("app: seed: count items: %w", err)
 	}
+	stored := int(count)
 	if stored == o.Items {
 		return nil
 	}
@@ -193,9 +193,9 @@ type seededPeople struct {
 	teamsOf [][]int
 }
 
-// seededPeople makes the people of a resumable seed unless an earlier run
+// peopleToResume makes the people of a resumable seed unless an earlier run
 // did, and reads them back when it did.
-func (s *Store) seededPeople(ctx context.Context, tx bun.Tx, o SeedOptions) (seededPeople, error) {
+func (s *Store) peopleToResume(ctx context.Context, tx bun.Tx, o SeedOptions) (seededPeople, error) {
 	var p seededPeople
 	if err := tx.NewSelect().Model(&p.users).Order("id").Scan(ctx); err != nil {
 		return p, fmt.Errorf("app: seed: users: %w", err)

@@ -89,8 +89,8 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, data []byte, ma
 func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
 	now := s.Now()
 	hash := secretHash(id)
-	if sess, ok := s.cache.session(hash); ok && sess.live(now) && now.Sub(sess.LastSeenAt) < sessionTouchEvery {
-		return &sess, nil
+	if e, ok := lookup(s.cache, s.cache.sessions, hash); ok && e.value.live(now) && now.Sub(e.value.LastSeenAt) < sessionTouchEvery {
+		return &e.value, nil
 	}
 	gen, caching := s.cache.begin()
 	sess := new(Session)
@@ -109,7 +109,7 @@ func (s *Store) Session(ctx context.Context, id string) (*Session, error) {
 		}
 	}
 	if caching {
-		s.cache.putSession(gen, hash, *sess)
+		keep(s.cache, gen, s.cache.sessions, hash, *sess, nil, maxCachedSessions)
 	}
 	return sess, nil
 }

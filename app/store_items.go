@@ -43,11 +43,8 @@ func (s *Store) ResolveFilter(ctx context.Context, v Viewer, f Filter) (Query, F
 	q := Query{Viewer: v, Tab: f.Tab}
 	var problems []*Error
 	if !f.Creators.Empty() {
-		var found []*User
-		err := s.db.NewSelect().Model(&found).Column("id", "handle").
-			Where("handle IN (?)", bun.In(append(slices.Clone(f.Creators.Is), f.Creators.Not...))).
-			Where("id = ? OR id IN (?)", v.User.ID, s.teammateIDs(v)).
-			Scan(ctx)
+		// The viewer and their teammates, as the creator menu offers them.
+		found, err := s.Teammates(ctx, v)
 		if err != nil {
 			return Query{}, f, nil, fmt.Errorf("app: resolve creators: %w", err)
 		}
@@ -101,15 +98,6 @@ func (s *Store) ResolveFilter(ctx context.Context, v Viewer, f Filter) (Query, F
 		q.After = &c
 	}
 	return q, f, problems, nil
-}
-
-// teammateIDs is a subquery of the ids of everyone in the viewer's teams.
-func (s *Store) teammateIDs(v Viewer) *bun.SelectQuery {
-	teams := v.TeamIDs
-	if len(teams) == 0 {
-		teams = []int64{0}
-	}
-	return s.db.NewSelect().Model((*Membership)(nil)).Column("user_id").Where("team_id IN (?)", bun.In(teams))
 }
 
 // armQuery selects one arm of the view with the filters applied; columns and

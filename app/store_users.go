@@ -177,8 +177,8 @@ func (s *Store) AddMember(ctx context.Context, teamID, userID int64, role Role) 
 // Viewer loads a user and the teams they belong to, from memory unless
 // they changed (see storeCache).
 func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
-	if v, ok := s.cache.viewer(userID); ok {
-		return v, nil
+	if e, ok := lookup(s.cache, s.cache.viewers, userID); ok {
+		return e.value.clone(), nil
 	}
 	gen, caching := s.cache.begin()
 	u, err := s.User(ctx, userID)
@@ -190,7 +190,7 @@ func (s *Store) Viewer(ctx context.Context, userID int64) (Viewer, error) {
 		return Viewer{}, err
 	}
 	if caching {
-		s.cache.putViewer(gen, v)
+		keep(s.cache, gen, s.cache.viewers, userID, v.clone(), nil, maxCachedViewers)
 	}
 	return v, nil
 }

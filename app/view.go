@@ -52,8 +52,8 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 		return view, err
 	}
 	key := viewCacheKey(query, f, rows, o.Summary)
-	if cached, ok := s.cache.view(key); ok {
-		view.Page, view.Summary = cached.page, cached.summary
+	if e, ok := lookup(s.cache, s.cache.views, key); ok {
+		view.Page, view.Summary = e.value.page, e.value.summary
 		return view, nil
 	}
 	gen, caching := s.cache.begin()
@@ -66,15 +66,16 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 	flight := strconv.FormatUint(gen, 10) + "|" + key
 	read, err, _ := s.cache.flights.Do(flight, func() (any, error) {
 		page, sum, err := s.readView(context.WithoutCancel(ctx), query, rows, o.Summary)
+		read := pageAndSummary{page, sum}
 		if err == nil {
-			s.cache.putView(gen, key, page, sum)
+			keep(s.cache, gen, s.cache.views, key, read, nil, maxCachedViews)
 		}
-		return cachedView{page: page, summary: sum}, err
+		return read, err
 	})
 	if err != nil {
 		return View{}, err
 	}
-	view.Page, view.Summary = read.(cachedView).page, read.(cachedView).summary
+	view.Page, view.Summary = read.(pageAndSummary).page, read.(pageAndSummary).summary
 	return view, nil
 }
 
