@@ -138,6 +138,10 @@ func (b *browser) documentLoads() int {
 	return b.loads
 }
 
+// staleExecutionContext is the error the browser gives for an evaluation in
+// a context it has already replaced.
+const staleExecutionContext = "Cannot find context with specified id"
+
 // htmxIdle is true when no htmx request is in flight and no swap is settling.
 const htmxIdle = `!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`
 
@@ -150,13 +154,27 @@ func (b *browser) waitFor(t *testing.T, what, predicate string) {
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	loads := b.documentLoads()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil {
+	if err := b.poll(ctx, predicate, 15*time.Second); err != nil {
 		where, _ := chromedp.Run(ctx, chromedp.Location())
 		if b.documentLoads() != loads {
 			t.Fatalf("waiting for %s: the page loaded a new document, %s, instead (%v)", what, where, err)
 		}
 		t.Fatalf("waiting for %s: %v (the page is at %s)", what, err, where)
+	}
+}
+
+// poll evaluates the predicate until it holds or the time is up. Right
+// after a load the tab may still name the previous document's execution
+// context; while no new document has loaded, it asks again.
+func (b *browser) poll(ctx context.Context, predicate string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	loads := b.documentLoads()
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate,
+			chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !strings.Contains(err.Error(), staleExecutionContext) || b.documentLoads() != loads || !time.Now().Before(deadline) {
+			return err
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func waitFor(t *testing.T, b *browser, what, condition string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](condition, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	if err := b.poll(ctx, condition, 15*time.Second); err != nil {
 		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("results") ? document.getElementById("results").innerText.slice(0, 600) : "(no results)"`))
 		t.Fatalf("waiting for %s: %v\nthe results show:\n%s", what, err, text)
 	}
