@@ -8,11 +8,13 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// The database keeps rollups of the items (migration "rollups"): their
-// count and credits by creator, team, visibility, UTC day, kind, source and
-// status, and by team over its team-visible items. A summary whose filters
-// they can answer is read from them, plus, where a day filter's boundaries
-// in the viewer's zone fall inside a UTC day, the items of the day's edges.
+// The database keeps rollups of the items (migrations "rollups" and
+// "rollup_totals"): their count and credits by creator, team, visibility,
+// UTC day, kind, source and status, and by team over its team-visible items;
+// and both again over every day. A summary whose filters they can answer is
+// read from the totals when it has no span, else from the days of its span,
+// plus, where a day filter's boundaries in the viewer's zone fall inside a
+// UTC day, the items of the day's edges.
 
 // rollupDay is the span of a rollup's day.
 const rollupDay = 24 * time.Hour
@@ -41,10 +43,14 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 			return sum, false, nil
 		}
 	}
+	byCreator, byTeam := "rollup_creator_totals", "rollup_team_totals"
+	if !q.From.IsZero() {
+		byCreator, byTeam = "rollup_creators", "rollup_teams"
+	}
 	parts := make([]*bun.SelectQuery, 0, 2*len(arms))
 	for _, a := range arms {
 		if a.ownerID != 0 {
-			parts = append(parts, s.rollupArm(q, "rollup_creators", 1, firstDay, endDay).
+			parts = append(parts, s.rollupArm(q, byCreator, 1, firstDay, endDay).
 				Where("creator_id = ?", a.ownerID))
 			continue
 		}
@@ -52,7 +58,7 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 		// them, less the viewer's own among them (the own arm counts those)
 		// and the creators left out.
 		sharedBy := func(sign int, creators []int64) *bun.SelectQuery {
-			return s.rollupArm(q, "rollup_creators", sign, firstDay, endDay).Where("creator_id IN (?)", bun.In(creators)).
+			return s.rollupArm(q, byCreator, sign, firstDay, endDay).Where("creator_id IN (?)", bun.In(creators)).
 				Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam)
 		}
 		if q.CreatorIDs != nil {
@@ -60,7 +66,7 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 			continue
 		}
 		parts = append(parts,
-			s.rollupArm(q, "rollup_teams", 1, firstDay, endDay).Where("team_id = ?", a.teamID),
+			s.rollupArm(q, byTeam, 1, firstDay, endDay).Where("team_id = ?", a.teamID),
 			sharedBy(-1, []int64{q.Viewer.User.ID}))
 		if left := others(q.NotCreatorIDs, q.Viewer.User.ID); len(left) > 0 {
 			parts = append(parts, sharedBy(-1, left))
@@ -111,8 +117,8 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 }
 
 // rollupArm selects one rollup's rows that the query's filters keep, over
-// the whole days [firstDay, endDay) when the query has a span, each sum
-// taken with sign.
+// the whole days [firstDay, endDay) when the query has a span (the table is
+// then one by day), each sum taken with sign.
 func (s *Store) rollupArm(q Query, table string, sign int, firstDay, endDay int64) *bun.SelectQuery {
 	sel := s.db.NewSelect().TableExpr(table).
 		ColumnExpr("? * items AS items", sign).
@@ -124,7 +130,7 @@ func (s *Store) rollupArm(q Query, table string, sign int, firstDay, endDay int6
 	sel = whereChoice(sel, "kind", f.Kinds)
 	sel = whereChoice(sel, "source", f.Sources)
 	sel = whereChoice(sel, "status", f.Statuses)
-	if table == "rollup_creators" {
+	if table == "rollup_creators" || table == "rollup_creator_totals" {
 		// Team 0 is no team: it is in no list of teams, as NULL is not.
 		if q.TeamIDs != nil {
 			sel = sel.Where("team_id IN (?)", bun.In(q.TeamIDs))
@@ -161,8 +167,10 @@ func ceilDiv(a, b int64) int64 {
 
 // rollupTables are the rollups and their key columns.
 var rollupTables = []struct{ name, key string }{
-	{"rollup_creators", "creator_id, team_id, visibility, day, kind, source, status, shard"},
+	{"rollup_creators", "creator_id, day, team_id, visibility, kind, source, status, shard"},
 	{"rollup_teams", "team_id, day, kind, source, status, shard"},
+	{"rollup_creator_totals", "creator_id, team_id, visibility, kind, source, status, shard"},
+	{"rollup_team_totals", "team_id, kind, source, status, shard"},
 }
 
 // VerifyRollups compares the rollups with what the items sum to (the views

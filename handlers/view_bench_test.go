@@ -590,7 +590,7 @@ func benchStore(b *testing.B, base, schema string, opts app.SeedOptions) *app.St
 		b.Fatal(err)
 	}
 	indexed := time.Since(start) - seeded
-	for _, t := range []string{"users", "teams", "memberships", "items", "rollup_creators", "rollup_teams"} {
+	for _, t := range []string{"users", "teams", "memberships", "items", "rollup_creators", "rollup_teams", "rollup_creator_totals", "rollup_team_totals"} {
 		if _, err := conn.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
 			b.Fatalf("vacuum %s: %v", t, err)
 		}
