@@ -3,35 +3,92 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
 )
 
-// The database keeps rollups of the items (migrations "rollups" and
-// "rollup_totals"): their count and credits by creator, team, visibility,
-// UTC day, kind, source and status, and by team over its team-visible items;
-// and both again over every day. A summary whose filters they can answer is
-// read from the totals when it has no span, else from the days of its span,
-// plus, where a day filter's boundaries in the viewer's zone fall inside a
-// UTC day, the items of the day's edges.
+// The database keeps rollups of the items (migrations "rollups",
+// "rollup_totals" and "rollup_attributes"): their count and credits by
+// creator, team, visibility, UTC day, kind, source and status, and by team
+// over its team-visible items; both again over every day; and over every
+// day, by each value of an item's agent, models, repository and branch. A
+// summary whose filters they can answer is read from the totals when it has
+// no span, else from the days of its span, plus, where a day filter's
+// boundaries in the viewer's zone fall inside a UTC day, the items of the
+// day's edges.
 
 // rollupDay is the span of a rollup's day.
 const rollupDay = 24 * time.Hour
 
-// rollupsAnswer reports whether the rollups can sum the query: they hold
-// creator, kind, source, status, team and day, not searches or the agents'
-// fields.
-func rollupsAnswer(q Query) bool {
+// rollupSource is a pair of rollups, a person's and a team's, and which of
+// their rows a summary reads, added with sign.
+type rollupSource struct {
+	byCreator, byTeam string
+	attribute         string   // for the attributes' rollups: agent, model, repo or branch
+	values            []string // the attribute's values read
+	sign              int
+}
+
+// rollupSources picks the rollups that sum the query, or none when they
+// cannot: they hold creator, kind, source, status, team and day, and over
+// every day one of the agents' fields at a time, not searches.
+func rollupSources(q Query) []rollupSource {
 	f := q.Filter
-	return q.Search == "" && f.Agents.Empty() && f.Models.Empty() && f.Repos.Empty() && f.Branches.Empty()
+	if q.Search != "" {
+		return nil
+	}
+	type field struct {
+		attribute string
+		choice    Choice[string]
+	}
+	var asked []field
+	for _, c := range []field{{"agent", f.Agents}, {"model", f.Models}, {"repo", f.Repos}, {"branch", f.Branches}} {
+		if !c.choice.Empty() {
+			asked = append(asked, c)
+		}
+	}
+	switch {
+	case len(asked) == 0 && q.From.IsZero():
+		return []rollupSource{{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}}
+	case len(asked) == 0:
+		return []rollupSource{{byCreator: "rollup_creators", byTeam: "rollup_teams", sign: 1}}
+	case len(asked) > 1 || !q.From.IsZero():
+		return nil
+	}
+	a := asked[0]
+	// An item has one agent, repository and branch, so their values' rows
+	// add up; but it may have several models, so only one model is summed.
+	if a.attribute == "model" && len(a.choice.Is)+len(a.choice.Not) > 1 {
+		return nil
+	}
+	attributes := func(values []string, sign int) rollupSource {
+		return rollupSource{byCreator: "rollup_creator_attributes", byTeam: "rollup_team_attributes",
+			attribute: a.attribute, values: values, sign: sign}
+	}
+	if len(a.choice.Is) > 0 {
+		var kept []string
+		for _, v := range a.choice.Is {
+			if !slices.Contains(a.choice.Not, v) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		return []rollupSource{attributes(kept, 1)}
+	}
+	// Every item but those with the values left out.
+	return []rollupSource{{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}, attributes(a.choice.Not, -1)}
 }
 
 // rollupSummary sums the query's arms from the rollups over whole UTC days,
 // and the items of the edges where the query's span begins or ends inside
 // one. ok is false when the rollups cannot answer the query.
 func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Summary, ok bool, err error) {
-	if !rollupsAnswer(q) {
+	sources := rollupSources(q)
+	if sources == nil {
 		return sum, false, nil
 	}
 	var firstDay, endDay int64 // whole days [firstDay, endDay); none when equal
@@ -43,33 +100,31 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 			return sum, false, nil
 		}
 	}
-	byCreator, byTeam := "rollup_creator_totals", "rollup_team_totals"
-	if !q.From.IsZero() {
-		byCreator, byTeam = "rollup_creators", "rollup_teams"
-	}
-	parts := make([]*bun.SelectQuery, 0, 2*len(arms))
-	for _, a := range arms {
-		if a.ownerID != 0 {
-			parts = append(parts, s.rollupArm(q, byCreator, 1, firstDay, endDay).
-				Where("creator_id = ?", a.ownerID))
-			continue
-		}
-		// A team's shared items by the creators asked for; or else all of
-		// them, less the viewer's own among them (the own arm counts those)
-		// and the creators left out.
-		sharedBy := func(sign int, creators []int64) *bun.SelectQuery {
-			return s.rollupArm(q, byCreator, sign, firstDay, endDay).Where("creator_id IN (?)", bun.In(creators)).
-				Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam)
-		}
-		if q.CreatorIDs != nil {
-			parts = append(parts, sharedBy(1, others(q.CreatorIDs, q.Viewer.User.ID)))
-			continue
-		}
-		parts = append(parts,
-			s.rollupArm(q, byTeam, 1, firstDay, endDay).Where("team_id = ?", a.teamID),
-			sharedBy(-1, []int64{q.Viewer.User.ID}))
-		if left := others(q.NotCreatorIDs, q.Viewer.User.ID); len(left) > 0 {
-			parts = append(parts, sharedBy(-1, left))
+	var parts []*bun.SelectQuery
+	for _, src := range sources {
+		for _, a := range arms {
+			if a.ownerID != 0 {
+				parts = append(parts, s.rollupArm(q, src, src.byCreator, src.sign, firstDay, endDay).
+					Where("creator_id = ?", a.ownerID))
+				continue
+			}
+			// A team's shared items by the creators asked for; or else all
+			// of them, less the viewer's own among them (the own arm counts
+			// those) and the creators left out.
+			sharedBy := func(sign int, creators []int64) *bun.SelectQuery {
+				return s.rollupArm(q, src, src.byCreator, src.sign*sign, firstDay, endDay).Where("creator_id IN (?)", bun.In(creators)).
+					Where("team_id = ?", a.teamID).Where("visibility = ?", VisibilityTeam)
+			}
+			if q.CreatorIDs != nil {
+				parts = append(parts, sharedBy(1, others(q.CreatorIDs, q.Viewer.User.ID)))
+				continue
+			}
+			parts = append(parts,
+				s.rollupArm(q, src, src.byTeam, src.sign, firstDay, endDay).Where("team_id = ?", a.teamID),
+				sharedBy(-1, []int64{q.Viewer.User.ID}))
+			if left := others(q.NotCreatorIDs, q.Viewer.User.ID); len(left) > 0 {
+				parts = append(parts, sharedBy(-1, left))
+			}
 		}
 	}
 	var row struct {
@@ -116,21 +171,24 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 	return sum, true, nil
 }
 
-// rollupArm selects one rollup's rows that the query's filters keep, over
-// the whole days [firstDay, endDay) when the query has a span (the table is
-// then one by day), each sum taken with sign.
-func (s *Store) rollupArm(q Query, table string, sign int, firstDay, endDay int64) *bun.SelectQuery {
+// rollupArm selects the rows of one of src's tables that the query's
+// filters keep, over the whole days [firstDay, endDay) when the query has a
+// span (the table is then one by day), each sum taken with sign.
+func (s *Store) rollupArm(q Query, src rollupSource, table string, sign int, firstDay, endDay int64) *bun.SelectQuery {
 	sel := s.db.NewSelect().TableExpr(table).
 		ColumnExpr("? * items AS items", sign).
 		ColumnExpr("CASE WHEN status = ? THEN ? * items ELSE 0 END AS working", StatusWorking, sign).
 		ColumnExpr("CASE WHEN status = ? THEN ? * items ELSE 0 END AS failed", StatusFailed, sign).
 		ColumnExpr("? * whole AS whole", sign).
 		ColumnExpr("? * micro AS micro", sign)
+	if src.attribute != "" {
+		sel = sel.Where("attribute = ?", src.attribute).Where("value IN (?)", bun.In(src.values))
+	}
 	f := q.Filter
 	sel = whereChoice(sel, "kind", f.Kinds)
 	sel = whereChoice(sel, "source", f.Sources)
 	sel = whereChoice(sel, "status", f.Statuses)
-	if table == "rollup_creators" || table == "rollup_creator_totals" {
+	if table == src.byCreator {
 		// Team 0 is no team: it is in no list of teams, as NULL is not.
 		if q.TeamIDs != nil {
 			sel = sel.Where("team_id IN (?)", bun.In(q.TeamIDs))
@@ -171,6 +229,8 @@ var rollupTables = []struct{ name, key string }{
 	{"rollup_teams", "team_id, day, kind, source, status, shard"},
 	{"rollup_creator_totals", "creator_id, team_id, visibility, kind, source, status, shard"},
 	{"rollup_team_totals", "team_id, kind, source, status, shard"},
+	{"rollup_creator_attributes", "creator_id, attribute, value, team_id, visibility, kind, source, status, shard"},
+	{"rollup_team_attributes", "team_id, attribute, value, kind, source, status, shard"},
 }
 
 // VerifyRollups compares the rollups with what the items sum to (the views

@@ -15,7 +15,8 @@ import (
 
 // After random writes of every kind — runs created in and out of teams,
 // statuses and credits changed one at a time and many at once, items moved
-// between teams and visibilities, moved to other days and deleted — the
+// between teams and visibilities, moved to other days, given other agents,
+// models, repositories and branches, and deleted — the
 // summary read from the rollups equals a recount of the items, for many
 // views and every person; the operator's verify finds nothing, and a rollup
 // row set wrong is found by verify and set right by rebuild.
@@ -42,7 +43,7 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 		for i := range 400 {
 			all := ids()
 			id := all[r.IntN(len(all))]
-			switch r.IntN(7) {
+			switch r.IntN(8) {
 			case 0:
 				u := users[r.IntN(len(users))]
 				v, err := s.Viewer(ctx, u.ID)
@@ -83,6 +84,16 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 			case 5:
 				_, err := db.NewDelete().Table("items").Where("id = ?", id).Exec(ctx)
 				mustOK(t, err)
+			case 7:
+				// What the agent reports: its name, models, repository and
+				// branch, each possibly none.
+				_, err := db.NewUpdate().Table("items").
+					Set("agent_name = ?", []string{"", "codex", "claude-code", "gemini-cli"}[r.IntN(4)]).
+					Set("models = ?", []string{"", "gpt-5", "claude-sonnet-4-5,claude-haiku-4-5", "claude-haiku-4-5", `odd "name\`}[r.IntN(5)]).
+					Set("repo = ?", []string{"", "acme/web", "acme/api"}[r.IntN(3)]).
+					Set("branch = ?", []string{"", "main", fmt.Sprintf("fix/eng-%d", i)}[r.IntN(3)]).
+					Where("id = ?", id).Exec(ctx)
+				mustOK(t, err)
 			case 6:
 				// Many rows in one statement.
 				_, err := db.NewUpdate().Table("items").Set("status = ?", app.StatusFailed).
@@ -97,13 +108,18 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 			"tab=all&day=7d", "tab=all&day=7d&tz=Asia/Kolkata", "tab=all&day=today&tz=America/New_York",
 			"tab=all&day=2026-11-20&tz=Europe/Berlin", "tab=all&day=yesterday&tz=Pacific/Auckland&source=-github_actions",
 			"day=7d&tz=America/Los_Angeles&status=failed",
+			"tab=all&agent=codex", "tab=all&agent=claude-code&agent=gemini-cli&status=failed", "agent=-codex",
+			"tab=all&agent=codex&agent=-codex", "tab=all&model=claude-haiku-4-5", "tab=all&model=-claude-sonnet-4-5&source=slack",
+			"tab=all&model=" + url.QueryEscape(`odd "name\`), "tab=all&model=gpt-5&model=claude-haiku-4-5", "tab=all&repo=acme/web",
+			"tab=all&repo=-acme/api&kind=interactive", "tab=all&branch=main", "branch=main&status=-success",
+			"tab=all&agent=codex&repo=acme/web", "tab=all&agent=codex&day=7d",
 		}
 		for _, team := range teams {
 			views = append(views, "tab=all&team="+team.Slug, "tab=all&team=-"+team.Slug+"&day=7d&tz=Asia/Tokyo")
 		}
 		for i, u := range users {
 			next := users[(i+1)%len(users)].Handle
-			views = append(views, "tab=all&creator="+u.Handle, "tab=all&creator=-"+u.Handle+"&status=failed",
+			views = append(views, "tab=all&creator="+u.Handle, "tab=all&creator=-"+u.Handle+"&repo=acme/web", "tab=all&creator=-"+u.Handle+"&status=failed",
 				"tab=all&creator="+u.Handle+"&creator="+next+"&day=7d&tz=Europe/Berlin", "creator="+u.Handle)
 		}
 		check := func(when string) {
