@@ -207,5 +207,16 @@ func TestSearchSummaryCountsUpToItsCap(t *testing.T) {
 		if got := summary(""); got.More || got.Items != int64(app.SearchSummaryCap)+2 {
 			t.Errorf("no search: %+v, want every item counted", got)
 		}
+		// Matches older than the newest items the summary looks at first
+		// (two thousand an arm) are not counted past the cap either.
+		for i := range 2000 {
+			w.item(t, w.alice, fmt.Sprintf("Routine chore %d", i), nil)
+		}
+		if got := summary("q=flaky"); !got.More || got.Items != app.SearchSummaryCap {
+			t.Errorf("q=flaky behind newer items: %+v, want more than %d", got, app.SearchSummaryCap)
+		}
+		if got := summary("q=flaky&status=failed"); got.More || got.Items != 3 || got.Credits != app.Credits(3_000_000) {
+			t.Errorf("q=flaky&status=failed behind newer items: %+v, want 3 items of 3 credits", got)
+		}
 	})
 }

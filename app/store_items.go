@@ -323,13 +323,20 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 	for i, a := range arms {
 		parts[i] = armOf(a)
 	}
+	matching := s.unionOfArms(parts)
+	if q.Search != "" {
+		// No more than the cap and one are read: the matches of two words
+		// neither rare nor common may be too many to count, though the look
+		// at the newest did not find more than the cap.
+		matching = s.db.NewSelect().TableExpr("(?) AS matching", matching).ColumnExpr("*").Limit(SearchSummaryCap + 1)
+	}
 	var row struct {
 		Summary
 		Whole int64 `bun:"whole_credits"`
 		Micro int64 `bun:"micro_credits"`
 	}
 	err := s.db.NewSelect().
-		TableExpr("(?) AS u", s.unionOfArms(parts)).
+		TableExpr("(?) AS u", matching).
 		ColumnExpr("COUNT(*) AS items").
 		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
 		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
@@ -338,6 +345,9 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 		Scan(ctx, &row)
 	if err != nil {
 		return sum, fmt.Errorf("app: summarise items: %w", err)
+	}
+	if row.Items > SearchSummaryCap {
+		return Summary{Items: SearchSummaryCap, More: true}, nil
 	}
 	sum = row.Summary
 	sum.Credits = addCredits(row.Whole, row.Micro)
