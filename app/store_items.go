@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -188,6 +189,18 @@ func perCreator(q Query, a arm) []Query {
 	return out
 }
 
+// itemColumns are the columns of an Item, in place of "*": a page of rows
+// then leaves out what the database keeps for itself, such as the search
+// index's words.
+func (s *Store) itemColumns() []string {
+	fields := s.db.Table(reflect.TypeFor[Item]()).Fields
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
 // unionOfArms joins the arms' queries with UNION ALL. Each arm is wrapped as
 // a derived table so that it may keep its own ORDER BY and LIMIT on SQLite.
 func (s *Store) unionOfArms(arms []*bun.SelectQuery) schema.QueryAppender {
@@ -229,7 +242,7 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 	var parts []*bun.SelectQuery
 	for _, a := range arms {
 		for _, one := range perCreator(q, a) {
-			sel := s.armQuery(one, a, "*")
+			sel := s.armQuery(one, a, s.itemColumns()...)
 			if q.After != nil {
 				sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
 			}
@@ -346,7 +359,7 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 	if err != nil {
 		return sum, fmt.Errorf("app: summarise items: %w", err)
 	}
-	if row.Items > SearchSummaryCap {
+	if q.Search != "" && row.Items > SearchSummaryCap {
 		return Summary{Items: SearchSummaryCap, More: true}, nil
 	}
 	sum = row.Summary
