@@ -11,3 +11,20 @@ func (s *Store) SummaryByScan(ctx context.Context, q Query) (Summary, error) {
 	}
 	return s.scanSummary(ctx, q, arms)
 }
+
+// CreateItemsAtOnce creates items in one statement, as the seed does.
+func (s *Store) CreateItemsAtOnce(ctx context.Context, items []*Item) error {
+	return createItems(ctx, s.db, s.Now(), items...)
+}
+
+// SearchProbe is how many items of the query's arms a search looks at
+// first, newest first, to choose how to read each.
+const SearchProbe = searchProbe
+
+// SetSearchWalk sets the most rows a search checks one by one in an arm,
+// until the test ends.
+func SetSearchWalk(t interface{ Cleanup(func()) }, rows int64) {
+	was := searchWalk
+	searchWalk = rows
+	t.Cleanup(func() { searchWalk = was })
+}

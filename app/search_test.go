@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/app/apptest"
@@ -217,6 +220,125 @@ func TestSearchSummaryCountsUpToItsCap(t *testing.T) {
 		}
 		if got := summary("q=flaky&status=failed"); got.More || got.Items != 3 || got.Credits != app.Credits(3_000_000) {
 			t.Errorf("q=flaky&status=failed behind newer items: %+v, want 3 items of 3 credits", got)
+		}
+	})
+}
+
+// A search's pages hold exactly its matches, newest first, however each
+// arm is read: along its own index where its newest items hold a page of
+// matches, through the search index where they do not (from the newest page
+// found on, or for all matches when the first arms found less than a page).
+func TestSearchPagesHoldEveryMatchNewestFirst(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		start := w.now.Add(-30 * 24 * time.Hour)
+		var items []*app.Item
+		add := func(owner app.Viewer, at time.Duration, title string, shared bool) {
+			it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
+				CreatorID: owner.User.ID, CreatedAt: start.Add(at), Visibility: app.VisibilityPrivate}
+			if shared {
+				it.TeamID, it.Visibility = w.red.ID, app.VisibilityTeam
+			}
+			it.StartedAt = it.CreatedAt
+			items = append(items, it)
+		}
+		// With SearchProbe rows looked at and three times as many checked
+		// one by one at most: alice's own items, one every two minutes, match
+		// a little less than a page among her newest, and a page among all
+		// of hers. bob's, shared with alice's team, crowd the last ten
+		// minutes and match rarely there, but often in the hours before,
+		// within the first page. carol's, shared with alice's other team
+		// and newer than all, match among her newest as if three times as
+		// many held a page, but they do not: the page reaches her oldest.
+		// One word matches a handful of items only.
+		probe := app.SearchProbe
+		app.SetSearchWalk(t, int64(3*probe))
+		mustOK(t, s.AddMember(ctx, w.blue.ID, w.alice.User.ID, app.RoleMember))
+		w.alice = w.viewer(t, w.alice.User)
+		n := probe + 300
+		end := 2 * n
+		for i := range n {
+			title := "Routine chore"
+			if i >= 300 && i%(probe/40) == 0 || i < 300 && i%5 == 0 {
+				title = "Billing report"
+			}
+			if i == n/2 || i == n-5 {
+				title = "Webhook billing retry"
+			}
+			add(w.alice, time.Duration(2*i)*time.Minute, title, false)
+		}
+		for i := range 300 {
+			title := "Routine chore"
+			if i%4 == 0 {
+				title = "Billing export"
+			}
+			if i == 10 {
+				title = "Webhook retry"
+			}
+			add(w.bob, time.Duration(end-600+2*i)*time.Minute, title, true)
+		}
+		for i := range probe {
+			title := "Routine chore"
+			if i%100 == 0 {
+				title = "Billing export"
+			}
+			if i == probe-1 {
+				title = "Webhook retry"
+			}
+			add(w.bob, time.Duration(end-10)*time.Minute+time.Duration(i)*300*time.Millisecond, title, true)
+		}
+		for i := range 4 * probe {
+			title := "Routine chore"
+			switch {
+			case i < probe && i%2 == 0, // her oldest
+				i >= probe && i < 3*probe && i%(probe/2) == 0,
+				i >= 3*probe && i%(probe/40) == 0: // her newest
+				title = "Billing audit"
+			}
+			add(w.carol, time.Duration(end)*time.Minute+time.Duration(i)*time.Second, title, false)
+			items[len(items)-1].TeamID, items[len(items)-1].Visibility = w.blue.ID, app.VisibilityTeam
+		}
+		slices.SortFunc(items, func(a, b *app.Item) int { return a.CreatedAt.Compare(b.CreatedAt) })
+		mustOK(t, s.CreateItemsAtOnce(ctx, items))
+
+		for _, search := range []string{"billing", "webhook"} {
+			var want []string
+			for i := len(items) - 1; i >= 0; i-- {
+				if strings.Contains(strings.ToLower(items[i].Title), search) {
+					want = append(want, items[i].ID)
+				}
+			}
+			f, problems := app.ParseFilter(url.Values{"tab": {"all"}, "q": {search}})
+			if len(problems) > 0 {
+				t.Fatal(problems)
+			}
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > len(want)/app.PageSize+1 {
+					t.Fatalf("q=%s: more pages than matches", search)
+				}
+				q, _, _, err := s.ResolveFilter(ctx, w.alice, f)
+				mustOK(t, err)
+				page, err := s.Items(ctx, q, app.PageSize)
+				mustOK(t, err)
+				for _, it := range page.Items {
+					got = append(got, it.ID)
+				}
+				if page.Next == nil {
+					break
+				}
+				f.Cursor = page.Next.Encode()
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("q=%s: %d items, want %d matches newest first", search, len(got), len(want))
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Errorf("q=%s: the first difference is at %d", search, i)
+						break
+					}
+				}
+			}
 		}
 	})
 }

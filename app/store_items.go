@@ -239,35 +239,155 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 	if len(arms) == 0 {
 		return Page{}, nil
 	}
+	if q.Search != "" {
+		return s.searchItems(ctx, q, arms, limit, relations)
+	}
 	var parts []*bun.SelectQuery
 	for _, a := range arms {
-		for _, one := range perCreator(q, a) {
-			sel := s.armQuery(one, a, s.itemColumns()...)
-			if q.After != nil {
-				sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
-			}
-			parts = append(parts, sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit)+1))
-		}
+		parts = append(parts, s.armPages(q, a, limit)...)
 	}
+	items, err := s.pageOf(ctx, parts, limit, relations, nil)
+	if err != nil {
+		return Page{}, err
+	}
+	return pageFrom(items, limit), nil
+}
+
+// armPages are the queries of an arm's first limit+1 items after the
+// cursor, newest first: one, or one per creator asked for.
+func (s *Store) armPages(q Query, a arm, limit int) []*bun.SelectQuery {
+	var parts []*bun.SelectQuery
+	for _, one := range perCreator(q, a) {
+		sel := s.armQuery(one, a, s.itemColumns()...)
+		if q.After != nil {
+			sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+		}
+		parts = append(parts, sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit)+1))
+	}
+	return parts
+}
+
+// pageOf merges the arms' queries into the newest limit+1 items, from
+// since on when it is set.
+func (s *Store) pageOf(ctx context.Context, parts []*bun.SelectQuery, limit int, relations bool, since *time.Time) ([]*Item, error) {
 	var items []*Item
 	sel := s.db.NewSelect().Model(&items).ModelTableExpr("(?) AS item", s.unionOfArms(parts))
 	if relations {
 		sel = sel.Relation("Creator").Relation("Team")
+	}
+	if since != nil {
+		sel = sel.Where("item.created_at >= ?", *since)
 	}
 	err := sel.
 		OrderExpr("item.created_at DESC, item.id DESC").
 		Limit(int64(limit) + 1).
 		Scan(ctx)
 	if err != nil {
-		return Page{}, fmt.Errorf("app: list items: %w", err)
+		return nil, fmt.Errorf("app: list items: %w", err)
 	}
+	return items, nil
+}
+
+// pageFrom cuts up to limit+1 items, newest first, into a page and the
+// cursor of the next.
+func pageFrom(items []*Item, limit int) Page {
 	page := Page{Items: items}
 	if len(items) > limit {
 		page.Items = items[:limit]
 		last := page.Items[limit-1]
 		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
-	return page, nil
+	return page
+}
+
+// searchItems is items for a search. A search index hands over every match
+// of its words, to be sorted for the newest: cheap for a rare word, but for
+// words neither rare nor common the matches grow with the data. A look at
+// each arm's newest searchProbe items (after the cursor) tells how densely
+// its words match there. An arm whose look found a page of matches is read
+// along its own index, checking only those rows; one whose look found fewer
+// is read so too over as many of its newest rows as should hold a page at
+// that density (up to searchWalk), which counts only when they do. The other
+// arms then ask the search index for their matches no older than the newest
+// page found so far: all of them only when the others found less than a page.
+func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int, relations bool) (Page, error) {
+	probes, err := s.searchProbe(ctx, q, arms)
+	if err != nil {
+		return Page{}, err
+	}
+	var walked, indexed []*bun.SelectQuery
+	var found []*Item
+	for i, a := range arms {
+		p := probes[i]
+		if p.Found > int64(limit) || p.Probed < searchProbe {
+			walked = append(walked, s.searchWindow(q, a, limit, searchProbe))
+			continue
+		}
+		if window := searchProbe * ((2*int64(limit+1) + p.Found - 1) / max(p.Found, 1)); p.Found > 0 && window <= searchWalk {
+			items, err := s.pageOf(ctx, []*bun.SelectQuery{s.searchWindow(q, a, limit, window)}, limit, relations, nil)
+			if err != nil {
+				return Page{}, err
+			}
+			if len(items) > limit {
+				found = append(found, items...)
+				continue
+			}
+		}
+		indexed = append(indexed, s.armPages(q, a, limit)...)
+	}
+	if len(walked) > 0 {
+		items, err := s.pageOf(ctx, walked, limit, relations, nil)
+		if err != nil {
+			return Page{}, err
+		}
+		found = append(found, items...)
+	}
+	newestFirst(found)
+	if len(indexed) > 0 {
+		var since *time.Time
+		if len(found) > limit {
+			since = &found[limit].CreatedAt
+		}
+		more, err := s.pageOf(ctx, indexed, limit, relations, since)
+		if err != nil {
+			return Page{}, err
+		}
+		found = append(found, more...)
+		newestFirst(found)
+	}
+	return pageFrom(found[:min(len(found), limit+1)], limit), nil
+}
+
+// searchWalk is the most of an arm's newest rows a search checks one by one
+// for a page of matches (a variable for the tests).
+var searchWalk int64 = 50_000
+
+// newestFirst sorts items as the view lists them.
+func newestFirst(items []*Item) {
+	slices.SortFunc(items, func(a, b *Item) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+}
+
+// searchWindow is an arm's newest limit+1 matches after the cursor among its
+// newest window items. Those are picked from the arm's index and only they
+// are read to check the words.
+func (s *Store) searchWindow(q Query, a arm, limit int, window int64) *bun.SelectQuery {
+	unsearched := q
+	unsearched.Search = ""
+	newest := s.armQuery(unsearched, a, "id")
+	if q.After != nil {
+		newest = newest.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+	}
+	newest = newest.OrderExpr("created_at DESC, id DESC").Limit(window)
+	sel := s.db.NewSelect().TableExpr("(?) AS newest", newest).Join("JOIN items AS checked ON checked.id = newest.id")
+	for _, c := range s.itemColumns() {
+		sel = sel.ColumnExpr("checked.?", bun.Ident(c))
+	}
+	return s.whereSearch(sel, q.Search, "checked.").OrderExpr("checked.created_at DESC, checked.id DESC").Limit(int64(limit) + 1)
 }
 
 // Summary is the line above the table: how many items the tab and filters
@@ -322,9 +442,15 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 	columns := []string{"status", "inference_credits", "compute_credits"}
 	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
 	if q.Search != "" {
-		found, probed, err := s.searchProbe(ctx, q, arms)
-		if err != nil || found > SearchSummaryCap {
-			return Summary{Items: SearchSummaryCap, More: found > SearchSummaryCap}, err
+		unpaged := q
+		unpaged.After = nil
+		probes, err := s.searchProbe(ctx, unpaged, arms)
+		if err != nil {
+			return Summary{}, err
+		}
+		found, probed := probeTotals(probes)
+		if found > SearchSummaryCap {
+			return Summary{Items: SearchSummaryCap, More: true}, nil
 		}
 		if found*commonWord >= probed {
 			// A word this common is cheaper to check on each of the arm's
@@ -371,40 +497,67 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 // common, and checked on each row (see searchEachRow).
 const commonWord = 20
 
-// searchProbe looks at the newest searchProbe items of each arm, filtered as
-// asked but for the search, and counts them and the matches among them. The
-// newest are picked from the arm's index alone, and only they are read.
-func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm) (found, probed int64, err error) {
+// armProbe is what a look at an arm's newest items found: how many it read
+// (fewer than searchProbe when the arm has no more) and how many matched.
+type armProbe struct {
+	Arm    int   `bun:"arm"`
+	Probed int64 `bun:"probed"`
+	Found  int64 `bun:"found"`
+}
+
+// searchProbe looks at the newest searchProbe items of each arm after the
+// query's cursor, filtered as asked but for the search, and counts them and
+// the matches among them. The newest are picked from the arm's index alone,
+// and only they are read.
+func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm) ([]armProbe, error) {
 	unsearched := q
 	unsearched.Search = ""
 	parts := make([]*bun.SelectQuery, len(arms))
 	for i, a := range arms {
 		match := s.whereSearch(s.db.NewSelect().ColumnExpr("1"), q.Search, "probed.")
+		newest := func(columns ...string) *bun.SelectQuery {
+			sel := s.armQuery(unsearched, a, columns...)
+			if q.After != nil {
+				sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+			}
+			return sel.OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
+		}
 		if !q.Filter.picksRows() {
 			// The arm's newest rows are the newest items: read them in turn.
-			newest := s.armQuery(unsearched, a, s.searchColumn()).OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
-			parts[i] = s.db.NewSelect().TableExpr("(?) AS probed", newest).
-				ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
+			parts[i] = s.db.NewSelect().TableExpr("(?) AS probed", newest(s.searchColumn())).
+				ColumnExpr("? AS arm", i).ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
 			continue
 		}
 		// Filters pick some of the arm's rows: pick them from the index and
 		// read only those.
-		newest := s.armQuery(unsearched, a, "id").OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
-		parts[i] = s.db.NewSelect().TableExpr("(?) AS newest", newest).
+		parts[i] = s.db.NewSelect().TableExpr("(?) AS newest", newest("id")).
 			Join("JOIN items AS probed ON probed.id = newest.id").
-			ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
+			ColumnExpr("? AS arm", i).ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
 	}
-	var row struct {
-		Found  int64 `bun:"found"`
-		Probed int64 `bun:"probed"`
-	}
-	err = s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).
-		ColumnExpr("COALESCE(SUM(found), 0) AS found").ColumnExpr("COUNT(*) AS probed").
-		Scan(ctx, &row)
+	probes := make([]armProbe, len(arms))
+	var rows []armProbe
+	err := s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).
+		ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed").ColumnExpr("COALESCE(SUM(found), 0) AS found").
+		GroupExpr("arm").Scan(ctx, &rows)
 	if err != nil {
-		return 0, 0, fmt.Errorf("app: probe search matches: %w", err)
+		return nil, fmt.Errorf("app: probe search matches: %w", err)
 	}
-	return row.Found, row.Probed, nil
+	for i := range probes {
+		probes[i].Arm = i
+	}
+	for _, r := range rows {
+		probes[r.Arm] = r
+	}
+	return probes, nil
+}
+
+// probeTotals adds up the arms' probes.
+func probeTotals(probes []armProbe) (found, probed int64) {
+	for _, p := range probes {
+		found += p.Found
+		probed += p.Probed
+	}
+	return found, probed
 }
 
 // searchEachRow is an arm's query with the search checked on each of its
