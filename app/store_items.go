@@ -33,6 +33,9 @@ type Query struct {
 	Search   string
 	From, To time.Time
 	After    *Cursor
+	// looked is what a look at the arms' newest items found for the
+	// search, when it was already taken for the page and the summary both.
+	looked []armProbe
 }
 
 // ResolveFilter prepares a filter for the store. Creator handles that are
@@ -311,9 +314,12 @@ func pageFrom(items []*Item, limit int) Page {
 // arms then ask the search index for their matches no older than the newest
 // page found so far: all of them only when the others found less than a page.
 func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int, relations bool) (Page, error) {
-	probes, err := s.searchProbe(ctx, q, arms)
-	if err != nil {
-		return Page{}, err
+	probes := q.looked
+	if probes == nil {
+		var err error
+		if probes, err = s.searchProbe(ctx, q, arms); err != nil {
+			return Page{}, err
+		}
 	}
 	var walked, indexed []*bun.SelectQuery
 	var found []*Item
@@ -373,21 +379,23 @@ func newestFirst(items []*Item) {
 }
 
 // searchWindow is an arm's newest limit+1 matches after the cursor among its
-// newest window items. Those are picked from the arm's index and only they
-// are read to check the words.
+// newest window items. Those are read in turn along the arm's index, their
+// words checked as they come (never through the search index), until a
+// page of matches is found.
 func (s *Store) searchWindow(q Query, a arm, limit int, window int64) *bun.SelectQuery {
 	unsearched := q
 	unsearched.Search = ""
-	newest := s.armQuery(unsearched, a, "id")
+	columns := s.itemColumns()
+	newest := s.armQuery(unsearched, a, append(columns, s.searchColumn())...)
 	if q.After != nil {
 		newest = newest.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
 	}
 	newest = newest.OrderExpr("created_at DESC, id DESC").Limit(window)
-	sel := s.db.NewSelect().TableExpr("(?) AS newest", newest).Join("JOIN items AS checked ON checked.id = newest.id")
-	for _, c := range s.itemColumns() {
-		sel = sel.ColumnExpr("checked.?", bun.Ident(c))
+	sel := s.db.NewSelect().TableExpr("(?) AS newest", newest)
+	for _, c := range columns {
+		sel = sel.ColumnExpr("newest.?", bun.Ident(c))
 	}
-	return s.whereSearch(sel, q.Search, "checked.").OrderExpr("checked.created_at DESC, checked.id DESC").Limit(int64(limit) + 1)
+	return s.whereSearch(sel, q.Search, "newest.").OrderExpr("newest.created_at DESC, newest.id DESC").Limit(int64(limit) + 1)
 }
 
 // Summary is the line above the table: how many items the tab and filters
@@ -442,11 +450,14 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 	columns := []string{"status", "inference_credits", "compute_credits"}
 	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
 	if q.Search != "" {
-		unpaged := q
-		unpaged.After = nil
-		probes, err := s.searchProbe(ctx, unpaged, arms)
-		if err != nil {
-			return Summary{}, err
+		probes := q.looked
+		if probes == nil || q.After != nil {
+			unpaged := q
+			unpaged.After = nil
+			var err error
+			if probes, err = s.searchProbe(ctx, unpaged, arms); err != nil {
+				return Summary{}, err
+			}
 		}
 		found, probed := probeTotals(probes)
 		if found > SearchSummaryCap {

@@ -82,6 +82,12 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 // readView reads a view's page of rows (none when rows is negative) and,
 // when asked, its summary.
 func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (page Page, sum Summary, err error) {
+	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
+		// The page and the summary of a search start from the same look.
+		if q.looked, err = s.searchProbe(ctx, q, arms); err != nil {
+			return Page{}, Summary{}, err
+		}
+	}
 	if rows >= 0 {
 		if page, err = s.Items(ctx, q, rows); err != nil {
 			return Page{}, Summary{}, err
