@@ -230,7 +230,8 @@ type Page struct {
 
 // Items returns up to limit items of the query, newest first, after its
 // cursor. Each arm is an ordered index scan that stops after limit+1 rows;
-// the merge sorts only those.
+// the merge sorts only those. (A search reads some arms otherwise: see
+// searchItems.)
 func (s *Store) Items(ctx context.Context, q Query, limit int) (Page, error) {
 	return s.items(ctx, q, limit, true)
 }
@@ -329,7 +330,10 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 			walked = append(walked, s.searchWindow(q, a, limit, searchProbe))
 			continue
 		}
-		if window := searchProbe * ((2*int64(limit+1) + p.Found - 1) / max(p.Found, 1)); p.Found > 0 && window <= searchWalk {
+		// At the density the look found, twice as many rows as should hold
+		// a page.
+		window := searchProbe * ((2*int64(limit+1) + p.Found - 1) / max(p.Found, 1))
+		if p.Found > 0 && window <= searchWalk {
 			items, err := s.pageOf(ctx, []*bun.SelectQuery{s.searchWindow(q, a, limit, window)}, limit, relations, nil)
 			if err != nil {
 				return Page{}, err

@@ -27,12 +27,21 @@ import (
 // stored). The same rows — usage records and transcript events — are then
 // inserted straight into the database, a batch's rows in one transaction by
 // as many connections, as the baseline. It runs only with
-// AGENTDECK_BENCH_INGEST=1 and TEST_DATABASE_URL set.
+// AGENTDECK_BENCH_INGEST=1 and TEST_DATABASE_URL set; with
+// AGENTDECK_BENCH_WITHOUT_ROLLUPS=1 the items' rollups are not kept.
 func BenchmarkOTLPLogsIngestion(b *testing.B) {
 	if os.Getenv("AGENTDECK_BENCH_INGEST") != "1" {
 		b.Skip("set AGENTDECK_BENCH_INGEST=1 and TEST_DATABASE_URL to measure OTLP ingestion")
 	}
 	store := apptest.Postgres(b)
+	if os.Getenv("AGENTDECK_BENCH_WITHOUT_ROLLUPS") == "1" {
+		// What the rollups cost the writes: measured again without them.
+		for _, trigger := range []string{"items_rollups_insert", "items_rollups_update", "items_rollups_delete"} {
+			if _, err := store.DB().ExecContext(context.Background(), "DROP TRIGGER "+trigger+" ON items"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	clients := envInt(b, "AGENTDECK_BENCH_CLIENTS", 4)
 	total := envInt(b, "AGENTDECK_BENCH_RECORDS", 200_000)
 	const batch = 512
