@@ -17,6 +17,8 @@ import (
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/gorilla/sessions"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/labstack/echo/v4"
 )
 
@@ -273,4 +275,36 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return u.RequestURI()
+}
+
+// compress gzips responses of 1 KiB or more for clients that accept it,
+// except those skip picks. The compressor is the one of
+// github.com/klauspost/compress, which at the fastest level takes less than
+// half the time of the standard library's for the same size: a page of
+// rows is the largest part of a fragment's own work after its queries.
+func compress(skip func(echo.Context) bool) echo.MiddlewareFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(gzip.BestSpeed))
+	if err != nil {
+		panic(fmt.Sprintf("handlers: gzip options: %v", err)) // the options are constants
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			res := c.Response()
+			plain := res.Writer
+			wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				res.Writer = w
+				defer func() { res.Writer = plain }()
+				c.SetRequest(r)
+				// An error's page is written here, while the compressor
+				// is still open, rather than after it has closed.
+				if err := next(c); err != nil {
+					c.Error(err)
+				}
+			})).ServeHTTP(plain, c.Request())
+			return nil
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 
@@ -19,9 +18,9 @@ func (s *Server) routes() {
 	// time than the queries behind a small view. Live streams are neither
 	// compressed nor buffered: every message must leave at once. API answers
 	// are small JSON; compressing them costs more than it saves.
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024, Skipper: func(c echo.Context) bool {
+	e.Use(compress(func(c echo.Context) bool {
 		return isEventStream(c) || strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/v1/")
-	}}))
+	}))
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
