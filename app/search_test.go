@@ -342,3 +342,49 @@ func TestSearchPagesHoldEveryMatchNewestFirst(t *testing.T) {
 		}
 	})
 }
+
+// A search's summary says "more than the cap" when the arm's newest rows,
+// checked one by one, hold more matches than that, and otherwise counts
+// them: here the newest rows hold many of one word's matches but only some
+// of the other's, the rest far older.
+func TestSearchSummarySaysMoreOnlyWhenItFoundMore(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		probe := app.SearchProbe
+		app.SetSearchWalk(t, int64(3*probe))
+		total := 3*probe + 400
+		var items []*app.Item
+		for i := range total {
+			fromNewest := total - 1 - i
+			title := "Routine chore"
+			switch {
+			case fromNewest < probe && fromNewest%20 < 7:
+				title = "Flaky dusty report"
+			case fromNewest < 3*probe && fromNewest%20 < 7:
+				title = "Flaky report"
+			case fromNewest >= 3*probe && fromNewest%2 == 0:
+				title = "Dusty report"
+			}
+			at := w.now.Add(-time.Duration(fromNewest+1) * time.Minute)
+			items = append(items, &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
+				CreatorID: w.alice.User.ID, CreatedAt: at, StartedAt: at, Inference: app.Credits(1_000_000)})
+		}
+		mustOK(t, s.CreateItemsAtOnce(ctx, items))
+		summary := func(raw string) app.Summary {
+			t.Helper()
+			q, err := url.ParseQuery(raw)
+			mustOK(t, err)
+			view, err := s.ViewOf(ctx, w.alice, q, app.ViewOptions{Rows: -1, Summary: true})
+			mustOK(t, err)
+			return view.Summary
+		}
+		if got := summary("q=flaky"); !got.More || got.Items != app.SearchSummaryCap {
+			t.Errorf("q=flaky: %+v, want more than %d", got, app.SearchSummaryCap)
+		}
+		dusty := int64(probe*7/20 + 200)
+		if got := summary("q=dusty"); got.More || got.Items != dusty || got.Credits != app.Credits(dusty*1_000_000) {
+			t.Errorf("q=dusty: %+v, want %d items", got, dusty)
+		}
+	})
+}
