@@ -467,10 +467,6 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 		if found > SearchSummaryCap {
 			return Summary{Items: SearchSummaryCap, More: true}, nil
 		}
-		more, err := s.moreThanTheCap(ctx, q, arms, probes)
-		if err != nil || more {
-			return Summary{Items: SearchSummaryCap, More: more}, err
-		}
 		if found*commonWord >= probed {
 			// A word this common is cheaper to check on each of the arm's
 			// rows than to gather from the search index.
@@ -510,38 +506,6 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, 
 	sum = row.Summary
 	sum.Credits = addCredits(row.Whole, row.Micro)
 	return sum, nil
-}
-
-// moreThanTheCap reports whether a search matches more than
-// SearchSummaryCap items within the newest searchWalk rows of its arms,
-// where the look at their newest items says it should, at the density it
-// found, twice over: the matches are then found along the arms' own indexes,
-// checking each row's words, and counted up to the cap and one. Otherwise,
-// or when they are not found there, it reports false and the summary counts
-// the matches themselves.
-func (s *Store) moreThanTheCap(ctx context.Context, q Query, arms []arm, probes []armProbe) (bool, error) {
-	var expected int64
-	for _, p := range probes {
-		if p.Probed == searchProbe {
-			expected += p.Found * searchWalk / searchProbe
-		}
-	}
-	if expected < 2*(SearchSummaryCap+1) {
-		return false, nil
-	}
-	unsearched := q
-	unsearched.Search = ""
-	parts := make([]*bun.SelectQuery, len(arms))
-	for i, a := range arms {
-		newest := s.armQuery(unsearched, a, s.searchColumn()).OrderExpr("created_at DESC, id DESC").Limit(searchWalk)
-		parts[i] = s.whereSearch(s.db.NewSelect().TableExpr("(?) AS newest", newest).ColumnExpr("1 AS found"), q.Search, "newest.")
-	}
-	matches := s.db.NewSelect().TableExpr("(?) AS matches", s.unionOfArms(parts)).ColumnExpr("found").Limit(SearchSummaryCap + 1)
-	var n int64
-	if err := s.db.NewSelect().TableExpr("(?) AS counted", matches).ColumnExpr("COUNT(*)").Scan(ctx, &n); err != nil {
-		return false, fmt.Errorf("app: count search matches along the arms: %w", err)
-	}
-	return n > SearchSummaryCap, nil
 }
 
 // commonWord: a search matching one in this many of the newest items is
