@@ -9,8 +9,8 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// The database keeps rollups of the items (migrations "rollups",
-// "rollup_totals" and "rollup_attributes"): their count and credits by
+// The database keeps rollups of the items (migrations "rollups" and
+// "rollup_totals"): their count and credits by
 // creator, team, visibility, UTC day, kind, source and status, and by team
 // over its team-visible items; both again over every day; and over every
 // day, by each value of an item's agent, models, repository and branch. A
