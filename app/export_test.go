@@ -9,7 +9,7 @@ func (s *Store) SummaryByScan(ctx context.Context, q Query) (Summary, error) {
 	if len(arms) == 0 {
 		return Summary{}, nil
 	}
-	return s.scanSummary(ctx, q, arms)
+	return s.scanSummary(ctx, q, arms, nil)
 }
 
 // CreateItemsAtOnce creates items in one statement, as the seed does.

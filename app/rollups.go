@@ -10,14 +10,13 @@ import (
 )
 
 // The database keeps rollups of the items (migrations "rollups" and
-// "rollup_totals"): their count and credits by
-// creator, team, visibility, UTC day, kind, source and status, and by team
-// over its team-visible items; both again over every day; and over every
-// day, by each value of an item's agent, models, repository and branch. A
-// summary whose filters they can answer is read from the totals when it has
-// no span, else from the days of its span, plus, where a day filter's
-// boundaries in the viewer's zone fall inside a UTC day, the items of the
-// day's edges.
+// "rollup_totals"): their count and credits by creator, team, visibility,
+// UTC day, kind, source and status, and by team over its team-visible items;
+// both again over every day; and over every day, by each value of an item's
+// agent, models, repository and branch. A summary whose filters they can
+// answer is read from the totals when it has no span, else from the days of
+// its span, plus, where a day filter's boundaries in the viewer's zone fall
+// inside a UTC day, the items of the day's edges.
 
 // rollupDay is the span of a rollup's day.
 const rollupDay = 24 * time.Hour
@@ -49,9 +48,10 @@ func rollupSources(q Query) []rollupSource {
 			asked = append(asked, c)
 		}
 	}
+	totals := rollupSource{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}
 	switch {
 	case len(asked) == 0 && q.From.IsZero():
-		return []rollupSource{{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}}
+		return []rollupSource{totals}
 	case len(asked) == 0:
 		return []rollupSource{{byCreator: "rollup_creators", byTeam: "rollup_teams", sign: 1}}
 	case len(asked) > 1 || !q.From.IsZero():
@@ -80,7 +80,7 @@ func rollupSources(q Query) []rollupSource {
 		return []rollupSource{attributes(kept, 1)}
 	}
 	// Every item but those with the values left out.
-	return []rollupSource{{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}, attributes(a.choice.Not, -1)}
+	return []rollupSource{totals, attributes(a.choice.Not, -1)}
 }
 
 // rollupSummary sums the query's arms from the rollups over whole UTC days,
@@ -159,7 +159,7 @@ func (s *Store) rollupSummary(ctx context.Context, q Query, arms []arm) (sum Sum
 		}
 		part := q
 		part.From, part.To = edge[0], edge[1]
-		more, err := s.scanSummary(ctx, part, arms)
+		more, err := s.scanSummary(ctx, part, arms, nil)
 		if err != nil {
 			return sum, false, err
 		}

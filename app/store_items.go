@@ -33,9 +33,6 @@ type Query struct {
 	Search   string
 	From, To time.Time
 	After    *Cursor
-	// looked is what a look at the arms' newest items found for the
-	// search, when it was already taken for the page and the summary both.
-	looked []armProbe
 }
 
 // ResolveFilter prepares a filter for the store. Creator handles that are
@@ -244,7 +241,7 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 		return Page{}, nil
 	}
 	if q.Search != "" {
-		return s.searchItems(ctx, q, arms, limit, relations)
+		return s.searchItems(ctx, q, arms, limit, relations, nil)
 	}
 	var parts []*bun.SelectQuery
 	for _, a := range arms {
@@ -262,13 +259,18 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 func (s *Store) armPages(q Query, a arm, limit int) []*bun.SelectQuery {
 	var parts []*bun.SelectQuery
 	for _, one := range perCreator(q, a) {
-		sel := s.armQuery(one, a, s.itemColumns()...)
-		if q.After != nil {
-			sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
-		}
-		parts = append(parts, sel.OrderExpr("created_at DESC, id DESC").Limit(int64(limit)+1))
+		parts = append(parts, s.newestOfArm(one, a, s.itemColumns()...).Limit(int64(limit)+1))
 	}
 	return parts
+}
+
+// newestOfArm is an arm's query newest first, after the query's cursor.
+func (s *Store) newestOfArm(q Query, a arm, columns ...string) *bun.SelectQuery {
+	sel := s.armQuery(q, a, columns...)
+	if q.After != nil {
+		sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
+	}
+	return sel.OrderExpr("created_at DESC, id DESC")
 }
 
 // pageOf merges the arms' queries into the newest limit+1 items, from
@@ -314,8 +316,8 @@ func pageFrom(items []*Item, limit int) Page {
 // that density (up to searchWalk), which counts only when they do. The other
 // arms then ask the search index for their matches no older than the newest
 // page found so far: all of them only when the others found less than a page.
-func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int, relations bool) (Page, error) {
-	probes := q.looked
+// probes is that look when already taken, else nil.
+func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int, relations bool, probes []armProbe) (Page, error) {
 	if probes == nil {
 		var err error
 		if probes, err = s.searchProbe(ctx, q, arms); err != nil {
@@ -390,11 +392,7 @@ func (s *Store) searchWindow(q Query, a arm, limit int, window int64) *bun.Selec
 	unsearched := q
 	unsearched.Search = ""
 	columns := s.itemColumns()
-	newest := s.armQuery(unsearched, a, append(columns, s.searchColumn())...)
-	if q.After != nil {
-		newest = newest.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
-	}
-	newest = newest.OrderExpr("created_at DESC, id DESC").Limit(window)
+	newest := s.newestOfArm(unsearched, a, append(columns, s.searchColumn())...).Limit(window)
 	sel := s.db.NewSelect().TableExpr("(?) AS newest", newest)
 	for _, c := range columns {
 		sel = sel.ColumnExpr("newest.?", bun.Ident(c))
@@ -444,18 +442,18 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 	if sum, ok, err := s.rollupSummary(ctx, q, arms); ok || err != nil {
 		return sum, err
 	}
-	return s.scanSummary(ctx, q, arms)
+	return s.scanSummary(ctx, q, arms, nil)
 }
 
 // scanSummary sums the query's items themselves, read from the arms'
-// indexes.
-func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm) (Summary, error) {
+// indexes. For a search, probes is the look at the arms' newest items
+// (without a cursor) when already taken, else nil.
+func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (Summary, error) {
 	var sum Summary
 	columns := []string{"status", "inference_credits", "compute_credits"}
 	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
 	if q.Search != "" {
-		probes := q.looked
-		if probes == nil || q.After != nil {
+		if probes == nil {
 			unpaged := q
 			unpaged.After = nil
 			var err error
@@ -531,11 +529,7 @@ func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm) ([]armProb
 	for i, a := range arms {
 		match := s.whereSearch(s.db.NewSelect().ColumnExpr("1"), q.Search, "probed.")
 		newest := func(columns ...string) *bun.SelectQuery {
-			sel := s.armQuery(unsearched, a, columns...)
-			if q.After != nil {
-				sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, q.After.ID)
-			}
-			return sel.OrderExpr("created_at DESC, id DESC").Limit(searchProbe)
+			return s.newestOfArm(unsearched, a, columns...).Limit(searchProbe)
 		}
 		if !q.Filter.picksRows() {
 			// The arm's newest rows are the newest items: read them in turn.

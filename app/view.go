@@ -83,10 +83,19 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 // when asked, its summary.
 func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (page Page, sum Summary, err error) {
 	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
-		// The page and the summary of a search start from the same look.
-		if q.looked, err = s.searchProbe(ctx, q, arms); err != nil {
+		// The page and the summary of a search start from the same look
+		// at the arms' newest items.
+		probes, err := s.searchProbe(ctx, q, arms)
+		if err != nil {
 			return Page{}, Summary{}, err
 		}
+		if page, err = s.searchItems(ctx, q, arms, rows, true, probes); err != nil {
+			return Page{}, Summary{}, err
+		}
+		if sum, err = s.scanSummary(ctx, q, arms, probes); err != nil {
+			return Page{}, Summary{}, err
+		}
+		return page, sum, nil
 	}
 	if rows >= 0 {
 		if page, err = s.Items(ctx, q, rows); err != nil {
