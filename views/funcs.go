@@ -41,6 +41,7 @@ var funcs = template.FuncMap{
 	"statusBadge":   StatusBadge,
 	"iconSprite":    func() template.HTML { return iconSpriteHTML },
 	"avatar":        Avatar,
+	"filterForm":    FilterForm,
 }
 
 // ResumeCommand is the command that resumes an agent's session in a
@@ -148,19 +149,31 @@ func Duration(d time.Duration) string {
 // links and the desktop app's own deep-link schemes, never javascript:,
 // data:, vbscript: or file:. Anything else becomes empty.
 func SafeURL(s string) template.URL {
-	u, err := url.Parse(strings.TrimSpace(s))
+	if u := safeURL(s); u != nil {
+		return template.URL(u.String())
+	}
+	return ""
+}
+
+// safeURL is SafeURL's link as parsed, nil when it is not let in.
+func safeURL(s string) *url.URL {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
-		return ""
+		return nil
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "javascript", "data", "vbscript", "file", "blob":
-		return ""
+		return nil
 	case "http", "https":
 		if u.Host == "" {
-			return ""
+			return nil
 		}
 	}
-	return template.URL(u.String())
+	return u
 }
 
 func plural(n int64, one, many string) string {

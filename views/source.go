@@ -2,7 +2,6 @@ package views
 
 import (
 	"html/template"
-	"net/url"
 	"strings"
 
 	"github.com/agentdeck/agentdeck/app"
@@ -19,26 +18,27 @@ var sourceIcons = map[app.Source]string{
 	app.SourceScheduled:     `<circle cx="8" cy="8" r="6"/><path d="M8 4.8V8l2.2 1.4"/>`,
 }
 
-func sourceIcon(s app.Source) template.HTML {
-	if _, ok := sourceIcons[s]; !ok {
-		return ""
+// sourceIconUses are the finished references to each source's icon.
+var sourceIconUses = func() map[app.Source]template.HTML {
+	m := map[app.Source]template.HTML{}
+	for s := range sourceIcons {
+		m[s] = template.HTML(`<svg class="icon" width="14" height="14" aria-hidden="true"><use href="#icon-source-` + string(s) + `"/></svg>`)
 	}
-	return template.HTML(`<svg class="icon" width="14" height="14" aria-hidden="true"><use href="#icon-source-` + string(s) + `"/></svg>`)
-}
+	return m
+}()
+
+func sourceIcon(s app.Source) template.HTML { return sourceIconUses[s] }
 
 // SourceRef names what an item came from, read from its external link: the
 // Linear issue ("ENG-3939"), the pull request ("acme/web#7"), the GitHub
 // Actions run, the Slack thread, or the link's host for anything else. It
 // returns the link too, made safe; nothing when there is no usable link.
 func SourceRef(external string) (string, template.URL) {
-	href := SafeURL(external)
-	if href == "" {
+	u := safeURL(external)
+	if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", ""
 	}
-	u, err := url.Parse(string(href))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", ""
-	}
+	href := template.URL(u.String())
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	at := func(i int) string {
 		if i < len(parts) {
