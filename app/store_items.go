@@ -284,10 +284,9 @@ func (s *Store) pageOf(ctx context.Context, parts []*bun.SelectQuery, limit int,
 	if since != nil {
 		sel = sel.Where("item.created_at >= ?", *since)
 	}
-	err := sel.
+	items, err := scanItems(ctx, sel.
 		OrderExpr("item.created_at DESC, item.id DESC").
-		Limit(int64(limit) + 1).
-		Scan(ctx)
+		Limit(int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("app: list items: %w", err)
 	}
