@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // View is what one viewer sees of the view a query string names: the filter
@@ -80,8 +82,11 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 }
 
 // readView reads a view's page of rows (none when rows is negative) and,
-// when asked, its summary.
+// when asked, its summary. The two are independent statements, so they run
+// at the same time on two connections: the fragment waits for the slower,
+// not for both one after the other.
 func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (page Page, sum Summary, err error) {
+	g, gctx := errgroup.WithContext(ctx)
 	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
 		// The page and the summary of a search start from the same look
 		// at the arms' newest items.
@@ -89,23 +94,18 @@ func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (
 		if err != nil {
 			return Page{}, Summary{}, err
 		}
-		if page, err = s.searchItems(ctx, q, arms, rows, true, probes); err != nil {
-			return Page{}, Summary{}, err
+		g.Go(func() (err error) { page, err = s.searchItems(gctx, q, arms, rows, true, probes); return err })
+		g.Go(func() (err error) { sum, err = s.scanSummary(gctx, q, arms, probes); return err })
+	} else {
+		if rows >= 0 {
+			g.Go(func() (err error) { page, err = s.Items(gctx, q, rows); return err })
 		}
-		if sum, err = s.scanSummary(ctx, q, arms, probes); err != nil {
-			return Page{}, Summary{}, err
-		}
-		return page, sum, nil
-	}
-	if rows >= 0 {
-		if page, err = s.Items(ctx, q, rows); err != nil {
-			return Page{}, Summary{}, err
+		if summary {
+			g.Go(func() (err error) { sum, err = s.Summary(gctx, q); return err })
 		}
 	}
-	if summary {
-		if sum, err = s.Summary(ctx, q); err != nil {
-			return Page{}, Summary{}, err
-		}
+	if err := g.Wait(); err != nil {
+		return Page{}, Summary{}, err
 	}
 	return page, sum, nil
 }
