@@ -56,9 +56,14 @@ func TestBrowserABlockedRunNeedsAttentionLiveAndIsAcknowledged(t *testing.T) {
 		}
 
 		b.do(t, chromedp.Navigate(w.URL+"/attention"))
-		b.waitFor(t, "both entries", `document.querySelectorAll(".attention__entry").length === 2`)
+		// The list may just have been swapped in live: the click waits until
+		// htmx has taken over its forms (one sooner posts the form plainly,
+		// which works too, but loads a new page).
+		ack := `#attention-` + first + ` .attention__ack`
+		b.waitFor(t, "both entries, ready", `document.querySelectorAll(".attention__entry").length === 2 && `+htmxIdle+
+			` && !!document.querySelector("`+ack+`")?.["htmx-internal-data"]?.initHash`)
 		loads = b.documentLoads()
-		b.do(t, chromedp.Click(chromedp.CSS(`#attention-`+first+` .attention__ack button`)))
+		b.do(t, chromedp.Click(chromedp.CSS(ack+` button`)))
 		b.waitFor(t, "the acknowledged run gone", `!document.getElementById("attention-`+first+`") && `+navCountText+` === "1" && `+htmxIdle)
 		if b.documentLoads() != loads {
 			t.Errorf("acknowledging reloaded the page")
