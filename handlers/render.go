@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"net/http"
-	"sync"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/views"
@@ -19,34 +17,26 @@ func isFragmentRequest(r *http.Request) bool {
 		r.Header.Get("HX-Boosted") == ""
 }
 
-// render writes a page or a fragment ("page#block") as HTML. The page is
-// rendered into a buffer first, so a template error becomes a clean 500.
+// render writes a page or a fragment ("page#block") as HTML. The renderer
+// hands the page over whole, in one write, or not at all, so a template
+// error becomes a clean 500.
 func (s *Server) render(c echo.Context, status int, t views.Template, data any) error {
-	buf := renderBuffers.Get().(*bytes.Buffer)
-	defer putRenderBuffer(buf)
-	if err := s.views.Render(buf, t, data); err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	return c.HTMLBlob(status, buf.Bytes())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.views.Render(htmlResponse{c, status}, t, data)
 }
 
-// renderBuffers keeps the buffers pages are rendered into: a fragment of
-// fifty rows is some 80 KB, and growing a new buffer to that size on every
-// request took about a seventh of the rendering's CPU.
-var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// htmlResponse sends what is written to it as the HTML response, with its
+// status: it takes one write, a whole page.
+type htmlResponse struct {
+	c      echo.Context
+	status int
+}
 
-// maxPooledRenderBuffer bounds what the pool keeps, so that one huge page
-// does not stay in memory for good.
-const maxPooledRenderBuffer = 1 << 20
-
-func putRenderBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledRenderBuffer {
-		return
+func (r htmlResponse) Write(page []byte) (int, error) {
+	if err := r.c.HTMLBlob(r.status, page); err != nil {
+		return 0, err
 	}
-	buf.Reset()
-	renderBuffers.Put(buf)
+	return len(page), nil
 }
 
 // layout fills the frame every page shares.
