@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/gob"
 	"errors"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
@@ -23,6 +25,7 @@ type sessionStore struct {
 	store   *app.Store
 	codecs  []securecookie.Codec
 	options sessions.Options
+	decoded sessionData
 }
 
 // newSessionStore signs cookies with the newest key and reads them with any
@@ -84,12 +87,10 @@ func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	if err != nil {
 		return sess, err
 	}
-	values := map[any]any{}
-	if len(row.Data) > 0 {
-		if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&values); err != nil {
-			// Unreadable data cannot be trusted: start afresh.
-			return sess, nil
-		}
+	values, ok := st.decoded.values(row.Data)
+	if !ok {
+		// Unreadable data cannot be trusted: start afresh.
+		return sess, nil
 	}
 	if row.UserID != 0 {
 		values[sessUserID] = row.UserID
@@ -97,6 +98,43 @@ func (st *sessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	values[sessionEndsKey{}] = row.Ends()
 	sess.Values, sess.ID, sess.IsNew = values, string(id), false
 	return sess, nil
+}
+
+// sessionData decodes the values sessions keep (a CSRF token, a sign-in's
+// state). Every request of a signed-in visitor loads the same few bytes, and
+// gob builds its decoder anew for each: that was most of loading a session
+// kept in memory. The values of data seen lately are kept, and every
+// request gets its own copy of them to change.
+type sessionData struct {
+	mu     sync.Mutex
+	recent map[string]map[any]any
+}
+
+// maxDecodedSessions bounds the data kept: beyond it, the next decoding
+// starts the memory afresh.
+const maxDecodedSessions = 4096
+
+// values are the values data holds; false when it cannot be read.
+func (d *sessionData) values(data []byte) (map[any]any, bool) {
+	d.mu.Lock()
+	kept, ok := d.recent[string(data)]
+	d.mu.Unlock()
+	if ok {
+		return maps.Clone(kept), true
+	}
+	values := map[any]any{}
+	if len(data) > 0 {
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&values); err != nil {
+			return nil, false
+		}
+	}
+	d.mu.Lock()
+	if d.recent == nil || len(d.recent) >= maxDecodedSessions {
+		d.recent = map[string]map[any]any{}
+	}
+	d.recent[string(data)] = maps.Clone(values)
+	d.mu.Unlock()
+	return values, true
 }
 
 // sessionEndsKey keeps, among a loaded session's values, when the session
