@@ -67,11 +67,11 @@ func ParseCredits(s string) (Credits, error) {
 
 // String prints the exact amount with no trailing zeros beyond two places:
 // "1.25", "0.50", "3.141593".
-func (c Credits) String() string { return string(c.appendTo(make([]byte, 0, 24))) }
+func (c Credits) String() string { return string(c.Append(make([]byte, 0, 24))) }
 
-// appendTo appends the amount as String prints it. Exports print millions
+// Append appends the amount as String prints it. Exports print millions
 // of amounts, so it builds the text without fmt.
-func (c Credits) appendTo(b []byte) []byte {
+func (c Credits) Append(b []byte) []byte {
 	u := uint64(c)
 	if c < 0 {
 		b = append(b, '-')
@@ -94,7 +94,7 @@ func (c Credits) appendTo(b []byte) []byte {
 
 // MarshalText gives the amount as String prints it; in JSON that is a
 // decimal string, so no client parses it into a float by accident.
-func (c Credits) MarshalText() ([]byte, error) { return c.appendTo(nil), nil }
+func (c Credits) MarshalText() ([]byte, error) { return c.Append(nil), nil }
 
 // UnmarshalJSON accepts a decimal string or a bare JSON number, reading the
 // number's text exactly.

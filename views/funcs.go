@@ -130,7 +130,12 @@ func Ago(t, now time.Time, loc *time.Location) string {
 }
 
 func exactTime(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("Mon, Jan 2, 2006 15:04:05 MST")
+	return string(appendExactTime(nil, t, loc))
+}
+
+// appendExactTime appends the time to the second, with the day and zone.
+func appendExactTime(b []byte, t time.Time, loc *time.Location) []byte {
+	return t.In(loc).AppendFormat(b, "Mon, Jan 2, 2006 15:04:05 MST")
 }
 
 // Duration prints "45s", "3m 12s" or "1h 04m".

@@ -65,20 +65,41 @@ func writeAvatar(b *strings.Builder, u *app.User) {
 func Rows(items []*app.Item, now time.Time, loc *time.Location, highlight []string) template.HTML {
 	var b strings.Builder
 	b.Grow(len(items) * 1500)
-	day := ""
+	var day rowDay
 	for _, it := range items {
-		if d := it.CreatedAt.In(loc).Format(time.DateOnly); d != day {
-			day = d
+		if day.set(it.CreatedAt, now, loc) {
 			b.WriteString(`<tr class="day" data-day="`)
-			b.WriteString(d)
+			b.WriteString(day.date)
 			b.WriteString(`"><th scope="colgroup" colspan="7">`)
-			b.WriteString(html.EscapeString(rowDayLabel(it.CreatedAt, now, loc)))
+			b.WriteString(day.label)
 			b.WriteString(`</th></tr>`)
 			b.WriteByte('\n')
 		}
-		writeRow(&b, it, now, loc, highlight)
+		writeRow(&b, it, &day, now, loc, highlight)
 	}
 	return template.HTML(b.String())
+}
+
+// rowDay is the day a row was created on, in the viewer's zone: its date and
+// its label (escaped), worked out once for the rows of one day.
+type rowDay struct {
+	start, end time.Time // the day's bounds
+	date       string
+	label      string
+}
+
+// set makes it t's day, and reports whether that is another day than before.
+func (d *rowDay) set(t, now time.Time, loc *time.Location) bool {
+	if !d.start.IsZero() && !t.Before(d.start) && t.Before(d.end) {
+		return false
+	}
+	local := t.In(loc)
+	y, m, day := local.Date()
+	d.start = time.Date(y, m, day, 0, 0, 0, 0, loc)
+	d.end = d.start.AddDate(0, 0, 1)
+	d.date = local.Format(time.DateOnly)
+	d.label = html.EscapeString(rowDayLabel(t, now, loc))
+	return true
 }
 
 // rowDayLabel names a day in the list: "Today", "Yesterday", "Mon 23 Nov",
@@ -101,24 +122,28 @@ func rowDayLabel(t, now time.Time, loc *time.Location) string {
 // HTML is the row alone, as live updates send it.
 func (r RowData) HTML() template.HTML {
 	var b strings.Builder
-	writeRow(&b, r.Item, r.Now, r.Loc, r.Highlight)
+	var day rowDay
+	day.set(r.Item.CreatedAt, r.Now, r.Loc)
+	writeRow(&b, r.Item, &day, r.Now, r.Loc, r.Highlight)
 	return template.HTML(b.String())
 }
 
-// writeRow writes one row of the view. Its id lets live updates replace it
-// in place.
-func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Location, highlight []string) {
+// writeRow writes one row of the view, created on day. Its id lets live
+// updates replace it in place.
+func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc *time.Location, highlight []string) {
 	esc := func(s string) { b.WriteString(html.EscapeString(s)) }
-	iso := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	// Times are formatted into one scratch buffer rather than new strings.
+	var scratch [64]byte
+	iso := func(t time.Time) { b.Write(t.UTC().AppendFormat(scratch[:0], time.RFC3339)) }
 
 	b.WriteString(`<tr id="item-`)
 	esc(it.ID)
 	b.WriteString(`" class="row row--`)
 	esc(string(it.Kind))
 	b.WriteString(`" data-day="`)
-	b.WriteString(it.CreatedAt.In(loc).Format(time.DateOnly))
+	b.WriteString(day.date)
 	b.WriteString(`" data-day-label="`)
-	esc(rowDayLabel(it.CreatedAt, now, loc))
+	b.WriteString(day.label)
 	b.WriteString(`">`)
 
 	b.WriteString(`<td class="col-status">`)
@@ -159,9 +184,9 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 	b.WriteString(`</td>`)
 
 	b.WriteString(`<td class="col-created"><time datetime="`)
-	b.WriteString(iso(it.CreatedAt))
+	iso(it.CreatedAt)
 	b.WriteString(`" title="`)
-	esc(exactTime(it.CreatedAt, loc))
+	b.Write(appendExactTime(scratch[:0], it.CreatedAt, loc)) // no character to escape
 	b.WriteString(`">`)
 	esc(Ago(it.CreatedAt, now, loc))
 	b.WriteString(`</time></td>`)
@@ -171,9 +196,9 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 		b.WriteString(`<span class="duration"`)
 		if it.FinishedAt.IsZero() {
 			b.WriteString(` data-started="`)
-			b.WriteString(iso(it.StartedAt))
+			iso(it.StartedAt)
 			b.WriteString(`" data-now="`)
-			b.WriteString(iso(now))
+			iso(now)
 			b.WriteString(`"`)
 		}
 		b.WriteString(`>`)
@@ -186,13 +211,16 @@ func writeRow(b *strings.Builder, it *app.Item, now time.Time, loc *time.Locatio
 
 	b.WriteString(`<td class="col-credits num" title="`)
 	if it.Kind == app.KindAmbient {
-		b.WriteString(`Inference ` + it.Inference.String() + ` + compute ` + it.Compute.String())
+		b.WriteString(`Inference `)
+		b.Write(it.Inference.Append(scratch[:0]))
+		b.WriteString(` + compute `)
+		b.Write(it.Compute.Append(scratch[:0]))
 	} else {
 		b.WriteString(`Inference`)
 	}
 	b.WriteString(`">`)
 	if it.CreditsKnown() {
-		b.WriteString(it.Credits().String())
+		b.Write(it.Credits().Append(scratch[:0]))
 	} else {
 		b.WriteString(`<span class="credits-unknown">unknown</span>`)
 	}
@@ -301,8 +329,12 @@ func itemHref(it *app.Item) template.URL {
 // case) in <mark>. Text whose lower case changes its length (rare scripts)
 // is written unmarked rather than marked wrongly.
 func writeMarked(b *strings.Builder, text string, words []string) {
+	if len(words) == 0 {
+		b.WriteString(html.EscapeString(text))
+		return
+	}
 	lower := strings.ToLower(text)
-	if len(words) == 0 || len(lower) != len(text) {
+	if len(lower) != len(text) {
 		b.WriteString(html.EscapeString(text))
 		return
 	}
