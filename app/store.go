@@ -30,6 +30,10 @@ type Store struct {
 	now     func() time.Time
 	hub     Hub
 	cache   *storeCache
+	// itemColumns are the columns of an Item, in place of "*": a page of
+	// rows then leaves out what the database keeps for itself, such as the
+	// search index's words.
+	itemColumns []string
 	// closing ends with Close, and with it what the store runs in the
 	// background.
 	closing     context.Context
@@ -80,7 +84,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		hub = newMemoryHub(cache.observe)
 	}
 	s := &Store{db: db, dialect: dialect, now: time.Now, hub: hub, cache: cache, pricing: DefaultPricing(),
-		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser}
+		openURLSchemes: DefaultOpenURLSchemes, maxTokensPerUser: DefaultMaxTokensPerUser, itemColumns: itemColumnsOf(db)}
 	s.closing, s.stopClosing = context.WithCancel(context.Background())
 	cache.hearsAll = hub.(interface{ hearsAll() bool }).hearsAll
 	if dialect == "postgres" {

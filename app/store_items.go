@@ -189,11 +189,10 @@ func perCreator(q Query, a arm) []Query {
 	return out
 }
 
-// itemColumns are the columns of an Item, in place of "*": a page of rows
-// then leaves out what the database keeps for itself, such as the search
-// index's words.
-func (s *Store) itemColumns() []string {
-	fields := s.db.Table(reflect.TypeFor[Item]()).Fields
+// itemColumnsOf names the columns of an Item, once for the store (see
+// Store.itemColumns).
+func itemColumnsOf(db *bun.DB) []string {
+	fields := db.Table(reflect.TypeFor[Item]()).Fields
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.Name
@@ -259,7 +258,7 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 func (s *Store) armPages(q Query, a arm, limit int) []*bun.SelectQuery {
 	var parts []*bun.SelectQuery
 	for _, one := range perCreator(q, a) {
-		parts = append(parts, s.newestOfArm(one, a, s.itemColumns()...).Limit(int64(limit)+1))
+		parts = append(parts, s.newestOfArm(one, a, s.itemColumns...).Limit(int64(limit)+1))
 	}
 	return parts
 }
@@ -390,8 +389,8 @@ func newestFirst(items []*Item) {
 func (s *Store) searchWindow(q Query, a arm, limit int, window int64) *bun.SelectQuery {
 	unsearched := q
 	unsearched.Search = ""
-	columns := s.itemColumns()
-	newest := s.newestOfArm(unsearched, a, append(columns, s.searchColumn())...).Limit(window)
+	columns := s.itemColumns
+	newest := s.newestOfArm(unsearched, a, slices.Concat(columns, []string{s.searchColumn()})...).Limit(window)
 	sel := s.db.NewSelect().TableExpr("(?) AS newest", newest)
 	for _, c := range columns {
 		sel = sel.ColumnExpr("newest.?", bun.Ident(c))
