@@ -28,3 +28,11 @@ func SetSearchWalk(t interface{ Cleanup(func()) }, rows int64) {
 	searchWalk = rows
 	t.Cleanup(func() { searchWalk = was })
 }
+
+// SetSummaryWalk sets the most rows, all arms together, a search's summary
+// checks one by one, until the test ends.
+func SetSummaryWalk(t interface{ Cleanup(func()) }, rows int64) {
+	was := summaryWalk
+	summaryWalk = rows
+	t.Cleanup(func() { summaryWalk = was })
+}

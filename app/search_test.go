@@ -224,6 +224,68 @@ func TestSearchSummaryCountsUpToItsCap(t *testing.T) {
 	})
 }
 
+// A search's summary counts the same whichever way it reads: the look at the
+// arms' newest rows when it read them all, a longer walk along them sized
+// from the look's density when that reads them all or finds more than the
+// cap, and else, or when the walk would be too long, the search index.
+func TestSearchSummaryWalksOrAsksTheIndexAlike(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		s.CacheViews(false) // items are stored beside the store's own writes
+		probe := app.SearchProbe
+		oldest := w.now.Add(-20 * 24 * time.Hour)
+		var want app.Summary
+		// add stores n of alice's items, oldest first, ending at end; those
+		// for which match says so are "Flaky" runs, failed and of 1.5 credits.
+		add := func(n int, end time.Time, match func(i int) bool) {
+			t.Helper()
+			items := make([]*app.Item, n)
+			for i := range items {
+				it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: "Routine chore",
+					CreatorID: w.alice.User.ID, CreatedAt: end.Add(time.Duration(i-n) * time.Second), Visibility: app.VisibilityPrivate}
+				if match(i) {
+					it.Title, it.Status, it.Inference = fmt.Sprintf("Flaky test %d", i), app.StatusFailed, app.Credits(1_500_000)
+					want.Items++
+					want.Failed++
+					want.Credits += it.Inference
+				}
+				it.StartedAt = it.CreatedAt
+				items[i] = it
+			}
+			mustOK(t, s.CreateItemsAtOnce(ctx, items))
+		}
+		check := func(step string) {
+			t.Helper()
+			q, err := url.ParseQuery("q=flaky")
+			mustOK(t, err)
+			for _, walk := range []int64{60_000, 0} {
+				app.SetSummaryWalk(t, walk)
+				view, err := s.ViewOf(ctx, w.alice, q, app.ViewOptions{Rows: app.PageSize, Summary: true})
+				mustOK(t, err)
+				if view.Summary != want {
+					t.Errorf("%s, walking up to %d rows: %+v, want %+v", step, walk, view.Summary, want)
+				}
+				if len(view.Page.Items) != min(int(want.Items), app.PageSize) {
+					t.Errorf("%s, walking up to %d rows: a page of %d", step, walk, len(view.Page.Items))
+				}
+			}
+		}
+		// A look at the newest finds a match in ten, fewer than the cap; a
+		// walk of eight looks' worth reads every row.
+		add(2*probe, oldest.Add(10*24*time.Hour), func(i int) bool { return i%10 == 0 })
+		add(probe, oldest.Add(5*24*time.Hour), func(int) bool { return false })
+		check("every row walked")
+		// Five matches lie beyond the walk's rows: the index counts them.
+		add(6*probe, oldest, func(i int) bool { return i < 5 })
+		check("matches beyond the walk")
+		// The newest match one in eight: the walk finds more than the cap.
+		add(6*probe, w.now.Add(-time.Hour), func(i int) bool { return i%8 == 0 })
+		want = app.Summary{Items: app.SearchSummaryCap, More: true}
+		check("more than the cap")
+	})
+}
+
 // A search's pages hold exactly its matches, newest first, however each
 // arm is read: along its own index where its newest items hold a page of
 // matches, through the search index where they do not (from the newest page

@@ -318,7 +318,7 @@ func pageFrom(items []*Item, limit int) Page {
 func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int, relations bool, probes []armProbe) (Page, error) {
 	if probes == nil {
 		var err error
-		if probes, err = s.searchProbe(ctx, q, arms); err != nil {
+		if probes, err = s.searchProbe(ctx, q, arms, searchProbe); err != nil {
 			return Page{}, err
 		}
 	}
@@ -446,32 +446,48 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 // scanSummary sums the query's items themselves, read from the arms'
 // indexes. For a search, probes is the look at the arms' newest items
 // (without a cursor) when already taken, else nil.
+//
+// A search's matches are counted, when it can, by checking the words on
+// each of the arms' newest rows, newest first, as the look at them does:
+// the look itself when it read every row of the arms, else a longer walk,
+// sized from the density of matches the look found to hold about half as
+// many again as the cap, which either finds more than the cap or reads every
+// row. The search index would hand over every match of the words among all
+// items, whoever may see them: for words neither rare nor common that grows
+// with the data (a second at ten million items), while the walk grows only
+// with how sparse the matches are. When the walk can tell neither, or the
+// words are too rare for a walk of summaryWalk rows, the search index counts.
 func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (Summary, error) {
-	var sum Summary
-	columns := []string{"status", "inference_credits", "compute_credits"}
-	armOf := func(a arm) *bun.SelectQuery { return s.armQuery(q, a, columns...) }
 	if q.Search != "" {
+		unpaged := q
+		unpaged.After = nil
 		if probes == nil {
-			unpaged := q
-			unpaged.After = nil
 			var err error
-			if probes, err = s.searchProbe(ctx, unpaged, arms); err != nil {
+			if probes, err = s.searchProbe(ctx, unpaged, arms, searchProbe); err != nil {
 				return Summary{}, err
 			}
 		}
-		found, probed := probeTotals(probes)
-		if found > SearchSummaryCap {
-			return Summary{Items: SearchSummaryCap, More: true}, nil
+		if sum, ok := probeSummary(probes, searchProbe); ok {
+			return sum, nil
 		}
-		if found*commonWord >= probed {
-			// A word this common is cheaper to check on each of the arm's
-			// rows than to gather from the search index.
-			armOf = func(a arm) *bun.SelectQuery { return s.searchEachRow(q, a, columns...) }
+		if found, _ := probeTotals(probes); found > 0 {
+			window := searchProbe * ceilDiv(summaryWalkMatches, found)
+			if window*int64(len(arms)) <= summaryWalk {
+				walks, err := s.searchProbe(ctx, unpaged, arms, window)
+				if err != nil {
+					return Summary{}, err
+				}
+				if sum, ok := probeSummary(walks, window); ok {
+					return sum, nil
+				}
+			}
 		}
 	}
+	var sum Summary
+	columns := []string{"status", "inference_credits", "compute_credits"}
 	parts := make([]*bun.SelectQuery, len(arms))
 	for i, a := range arms {
-		parts[i] = armOf(a)
+		parts[i] = s.armQuery(q, a, columns...)
 	}
 	matching := s.unionOfArms(parts)
 	if q.Search != "" {
@@ -504,47 +520,89 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []a
 	return sum, nil
 }
 
-// commonWord: a search matching one in this many of the newest items is
-// common, and checked on each row (see searchEachRow).
-const commonWord = 20
+// summaryWalkMatches is how many matches a search's summary walk is sized to
+// find at the density the look found: half as many again as the cap, so
+// that it finds more than the cap when the matches go on as they began.
+const summaryWalkMatches = SearchSummaryCap * 3 / 2
 
-// armProbe is what a look at an arm's newest items found: how many it read
-// (fewer than searchProbe when the arm has no more) and how many matched.
-type armProbe struct {
-	Arm    int   `bun:"arm"`
-	Probed int64 `bun:"probed"`
-	Found  int64 `bun:"found"`
+// summaryWalk is the most rows, all arms together, that a search's summary
+// checks one by one before it asks the search index (a variable for the
+// tests).
+var summaryWalk int64 = 60_000
+
+// probeSummary is the summary a look at the arms' newest window rows
+// tells: more than the cap when it found more, else the sums of its matches
+// when it read every row of every arm. ok is false when it tells neither.
+func probeSummary(probes []armProbe, window int64) (sum Summary, ok bool) {
+	var whole, micro int64
+	exhausted := true
+	for _, p := range probes {
+		sum.Items += p.Found
+		sum.Working += p.Working
+		sum.Failed += p.Failed
+		whole += p.Whole
+		micro += p.Micro
+		exhausted = exhausted && p.Probed < window
+	}
+	if sum.Items > SearchSummaryCap {
+		return Summary{Items: SearchSummaryCap, More: true}, true
+	}
+	if !exhausted {
+		return Summary{}, false
+	}
+	sum.Credits = addCredits(whole, micro)
+	return sum, true
 }
 
-// searchProbe looks at the newest searchProbe items of each arm after the
+// armProbe is what a look at an arm's newest items found: how many it read
+// (fewer than the window when the arm has no more) and how many matched,
+// with their sums.
+type armProbe struct {
+	Arm     int   `bun:"arm"`
+	Probed  int64 `bun:"probed"`
+	Found   int64 `bun:"found"`
+	Working int64 `bun:"working"`
+	Failed  int64 `bun:"failed"`
+	Whole   int64 `bun:"whole_credits"`
+	Micro   int64 `bun:"micro_credits"`
+}
+
+// searchProbe looks at the newest window items of each arm after the
 // query's cursor, filtered as asked but for the search, and counts them and
-// the matches among them. The newest are picked from the arm's index alone,
-// and only they are read.
-func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm) ([]armProbe, error) {
+// the matches among them, with the matches' sums. The newest are picked
+// from the arm's index alone, and only they are read.
+func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int64) ([]armProbe, error) {
 	unsearched := q
 	unsearched.Search = ""
 	parts := make([]*bun.SelectQuery, len(arms))
+	read := []string{s.searchColumn(), "status", "inference_credits", "compute_credits"}
 	for i, a := range arms {
 		match := s.whereSearch(s.db.NewSelect().ColumnExpr("1"), q.Search, "probed.")
 		newest := func(columns ...string) *bun.SelectQuery {
-			return s.newestOfArm(unsearched, a, columns...).Limit(searchProbe)
+			return s.newestOfArm(unsearched, a, columns...).Limit(window)
 		}
+		var sel *bun.SelectQuery
 		if !q.Filter.picksRows() {
 			// The arm's newest rows are the newest items: read them in turn.
-			parts[i] = s.db.NewSelect().TableExpr("(?) AS probed", newest(s.searchColumn())).
-				ColumnExpr("? AS arm", i).ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
-			continue
+			sel = s.db.NewSelect().TableExpr("(?) AS probed", newest(read...))
+		} else {
+			// Filters pick some of the arm's rows: pick them from the index
+			// and read only those.
+			sel = s.db.NewSelect().TableExpr("(?) AS newest", newest("id")).
+				Join("JOIN items AS probed ON probed.id = newest.id")
 		}
-		// Filters pick some of the arm's rows: pick them from the index and
-		// read only those.
-		parts[i] = s.db.NewSelect().TableExpr("(?) AS newest", newest("id")).
-			Join("JOIN items AS probed ON probed.id = newest.id").
-			ColumnExpr("? AS arm", i).ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match)
+		parts[i] = sel.ColumnExpr("? AS arm", i).
+			ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match).
+			ColumnExpr("probed.status, probed.inference_credits, probed.compute_credits")
 	}
 	probes := make([]armProbe, len(arms))
 	var rows []armProbe
 	err := s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).
 		ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed").ColumnExpr("COALESCE(SUM(found), 0) AS found").
+		ColumnExpr("COALESCE(SUM(CASE WHEN found = 1 AND status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
+		ColumnExpr("COALESCE(SUM(CASE WHEN found = 1 AND status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
+		ColumnExpr("CAST(COALESCE(SUM(found * (inference_credits / ? + compute_credits / ?)), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
+		ColumnExpr("CAST(COALESCE(SUM(found * (inference_credits % ? + compute_credits % ?)), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
 		GroupExpr("arm").Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("app: probe search matches: %w", err)
@@ -565,22 +623,6 @@ func probeTotals(probes []armProbe) (found, probed int64) {
 		probed += p.Probed
 	}
 	return found, probed
-}
-
-// searchEachRow is an arm's query with the search checked on each of its
-// rows rather than through the search index: the arm's rows are picked from
-// its index alone (OFFSET 0 keeps the planner from merging the two queries,
-// which would let it reach for the search index again), and only they are
-// read to check the words.
-func (s *Store) searchEachRow(q Query, a arm, columns ...string) *bun.SelectQuery {
-	unsearched := q
-	unsearched.Search = ""
-	rows := s.armQuery(unsearched, a, append([]string{"id"}, columns...)...).Offset(0)
-	sel := s.db.NewSelect().TableExpr("(?) AS arm", rows).Join("JOIN items AS checked ON checked.id = arm.id")
-	for _, c := range columns {
-		sel = sel.ColumnExpr("arm.?", bun.Ident(c))
-	}
-	return s.whereSearch(sel, q.Search, "checked.")
 }
 
 // addCredits is whole credits plus micro millionths, held at the largest

@@ -90,7 +90,7 @@ func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (
 	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
 		// The page and the summary of a search start from the same look
 		// at the arms' newest items.
-		probes, err := s.searchProbe(ctx, q, arms)
+		probes, err := s.searchProbe(ctx, q, arms, searchProbe)
 		if err != nil {
 			return Page{}, Summary{}, err
 		}
