@@ -4,19 +4,23 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 )
 
-// The database keeps rollups of the items (migrations "rollups" and
-// "rollup_totals"): their count and credits by creator, team, visibility,
-// UTC day, kind, source and status, and by team over its team-visible items;
-// both again over every day; and over every day, by each value of an item's
-// agent, models, repository and branch. A summary whose filters they can
-// answer is read from the totals when it has no span, else from the days of
-// its span, plus, where a day filter's boundaries in the viewer's zone fall
-// inside a UTC day, the items of the day's edges.
+// The database keeps rollups of the items (migrations "rollups",
+// "rollup_totals" and "rollup_attribute_days"): their count and credits by
+// creator, team, visibility, UTC day, kind, source and status, and by team
+// over its team-visible items; both again over every day; and by each value
+// of an item's agent, models, repository and branch, and of its agent and
+// repository together, over every day and (but for branches) by day. A
+// summary whose filters they can answer is read from the totals when it has
+// no span, else from the days of its span, plus, where a day filter's
+// boundaries in the viewer's zone fall inside a UTC day, the items of the
+// day's edges.
 
 // rollupDay is the span of a rollup's day.
 const rollupDay = 24 * time.Hour
@@ -31,8 +35,9 @@ type rollupSource struct {
 }
 
 // rollupSources picks the rollups that sum the query, or none when they
-// cannot: they hold creator, kind, source, status, team and day, and over
-// every day one of the agents' fields at a time, not searches.
+// cannot: they hold creator, kind, source, status, team and day, and with or
+// without a day one of the agents' fields at a time (a branch without one),
+// or the agent and the repository together; not searches.
 func rollupSources(q Query) []rollupSource {
 	f := q.Filter
 	if q.Search != "" {
@@ -48,39 +53,87 @@ func rollupSources(q Query) []rollupSource {
 			asked = append(asked, c)
 		}
 	}
+	byDay := !q.From.IsZero()
 	totals := rollupSource{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}
+	attributes := func(attribute string, values []string, sign int) rollupSource {
+		return rollupSource{byCreator: "rollup_creator_attributes", byTeam: "rollup_team_attributes",
+			attribute: attribute, values: values, sign: sign}
+	}
+	if byDay {
+		totals = rollupSource{byCreator: "rollup_creators", byTeam: "rollup_teams", sign: 1}
+		days := attributes
+		attributes = func(attribute string, values []string, sign int) rollupSource {
+			src := days(attribute, values, sign)
+			src.byCreator, src.byTeam = "rollup_creator_attribute_days", "rollup_team_attribute_days"
+			return src
+		}
+	}
+	// A field's values kept, or else those left out (all kept when leave).
+	values := func(c Choice[string]) (vs []string, leave bool) {
+		if len(c.Is) == 0 {
+			return c.Not, true
+		}
+		for _, v := range c.Is {
+			if !slices.Contains(c.Not, v) {
+				vs = append(vs, v)
+			}
+		}
+		return vs, false
+	}
 	switch {
-	case len(asked) == 0 && q.From.IsZero():
-		return []rollupSource{totals}
 	case len(asked) == 0:
-		return []rollupSource{{byCreator: "rollup_creators", byTeam: "rollup_teams", sign: 1}}
-	case len(asked) > 1 || !q.From.IsZero():
+		return []rollupSource{totals}
+	case len(asked) == 2 && asked[0].attribute == "agent" && asked[1].attribute == "repo":
+		agents, leaveAgents := values(asked[0].choice)
+		repos, leaveRepos := values(asked[1].choice)
+		if !leaveAgents && len(agents) == 0 || !leaveRepos && len(repos) == 0 {
+			return nil
+		}
+		var pairs []string
+		for _, a := range agents {
+			for _, r := range repos {
+				pairs = append(pairs, agentRepo(a, r))
+			}
+		}
+		pair := func(sign int) rollupSource { return attributes("agent+repo", pairs, sign) }
+		// Those kept of both, or else by inclusion and exclusion: those
+		// kept of one less the pairs left out, or every item less those of
+		// either field left out plus those of both.
+		switch {
+		case !leaveAgents && !leaveRepos:
+			return []rollupSource{pair(1)}
+		case !leaveRepos:
+			return []rollupSource{attributes("repo", repos, 1), pair(-1)}
+		case !leaveAgents:
+			return []rollupSource{attributes("agent", agents, 1), pair(-1)}
+		}
+		return []rollupSource{totals, attributes("agent", agents, -1), attributes("repo", repos, -1), pair(1)}
+	case len(asked) > 1:
 		return nil
 	}
 	a := asked[0]
 	// An item has one agent, repository and branch, so their values' rows
 	// add up; but it may have several models, so only one model is summed.
-	if a.attribute == "model" && len(a.choice.Is)+len(a.choice.Not) > 1 {
+	// Branches are not rolled up by day.
+	if a.attribute == "model" && len(a.choice.Is)+len(a.choice.Not) > 1 || a.attribute == "branch" && byDay {
 		return nil
 	}
-	attributes := func(values []string, sign int) rollupSource {
-		return rollupSource{byCreator: "rollup_creator_attributes", byTeam: "rollup_team_attributes",
-			attribute: a.attribute, values: values, sign: sign}
+	kept, leave := values(a.choice)
+	switch {
+	case leave:
+		// Every item but those with the values left out.
+		return []rollupSource{totals, attributes(a.attribute, kept, -1)}
+	case len(kept) == 0:
+		return nil
 	}
-	if len(a.choice.Is) > 0 {
-		var kept []string
-		for _, v := range a.choice.Is {
-			if !slices.Contains(a.choice.Not, v) {
-				kept = append(kept, v)
-			}
-		}
-		if len(kept) == 0 {
-			return nil
-		}
-		return []rollupSource{attributes(kept, 1)}
-	}
-	// Every item but those with the values left out.
-	return []rollupSource{totals, attributes(a.choice.Not, -1)}
+	return []rollupSource{attributes(a.attribute, kept, 1)}
+}
+
+// agentRepo is the value of the "agent+repo" attribute: the agent's length
+// in characters, a colon, the agent and the repository, as the rollups'
+// triggers write it, so that no two pairs share a value.
+func agentRepo(agent, repo string) string {
+	return strconv.Itoa(utf8.RuneCountInString(agent)) + ":" + agent + repo
 }
 
 // rollupSummary sums the query's arms from the rollups over whole UTC days,
@@ -231,6 +284,8 @@ var rollupTables = []struct{ name, key string }{
 	{"rollup_team_totals", "team_id, kind, source, status, shard"},
 	{"rollup_creator_attributes", "creator_id, attribute, value, team_id, visibility, kind, source, status, shard"},
 	{"rollup_team_attributes", "team_id, attribute, value, kind, source, status, shard"},
+	{"rollup_creator_attribute_days", "creator_id, attribute, value, day, team_id, visibility, kind, source, status, shard"},
+	{"rollup_team_attribute_days", "team_id, attribute, value, day, kind, source, status, shard"},
 }
 
 // VerifyRollups compares the rollups with what the items sum to (the views

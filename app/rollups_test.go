@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
 	"github.com/agentdeck/agentdeck/app/apptest"
+	"github.com/uptrace/bun"
 )
 
 // After random writes of every kind — runs created in and out of teams,
@@ -86,11 +88,12 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 				mustOK(t, err)
 			case 7:
 				// What the agent reports: its name, models, repository and
-				// branch, each possibly none.
+				// branch, each possibly none; "ab" in "c" and "a" in "bc"
+				// are two different pairs.
 				_, err := db.NewUpdate().Table("items").
-					Set("agent_name = ?", []string{"", "codex", "claude-code", "gemini-cli"}[r.IntN(4)]).
+					Set("agent_name = ?", []string{"", "codex", "claude-code", "gemini-cli", "ab", "a", "cödex"}[r.IntN(7)]).
 					Set("models = ?", []string{"", "gpt-5", "claude-sonnet-4-5,claude-haiku-4-5", "claude-haiku-4-5", `odd "name\`}[r.IntN(5)]).
-					Set("repo = ?", []string{"", "acme/web", "acme/api"}[r.IntN(3)]).
+					Set("repo = ?", []string{"", "acme/web", "acme/api", "c", "bc"}[r.IntN(5)]).
 					Set("branch = ?", []string{"", "main", fmt.Sprintf("fix/eng-%d", i)}[r.IntN(3)]).
 					Where("id = ?", id).Exec(ctx)
 				mustOK(t, err)
@@ -101,6 +104,12 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 				mustOK(t, err)
 			}
 		}
+
+		// A few items of an agent whose name is longer in bytes than in
+		// characters, in one statement.
+		_, err := db.NewUpdate().Table("items").Set("agent_name = 'cödex'").Set("repo = 'acme/web'").
+			Where("id IN (?)", bun.In(ids()[:5])).Exec(ctx)
+		mustOK(t, err)
 
 		views := []string{
 			"", "tab=all", "tab=all&status=failed", "tab=all&source=slack&source=linear", "tab=all&status=-success",
@@ -113,6 +122,14 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 			"tab=all&model=" + url.QueryEscape(`odd "name\`), "tab=all&model=gpt-5&model=claude-haiku-4-5", "tab=all&repo=acme/web",
 			"tab=all&repo=-acme/api&kind=interactive", "tab=all&branch=main", "branch=main&status=-success",
 			"tab=all&agent=codex&repo=acme/web", "tab=all&agent=codex&day=7d",
+			"tab=all&agent=ab&repo=c", "tab=all&agent=a&repo=bc", "tab=all&agent=cödex&repo=acme/web", "tab=all&agent=cödex&repo=acme/web&day=7d",
+			"tab=all&agent=codex&agent=claude-code&repo=acme/web&repo=acme/api&status=failed",
+			"tab=all&agent=-codex&repo=acme/web", "tab=all&agent=codex&repo=-acme/web&day=7d&tz=Asia/Kolkata",
+			"tab=all&agent=-codex&repo=-acme/api&source=slack", "tab=all&agent=-codex&agent=-a&repo=-acme/api&repo=-c&day=7d",
+			"tab=all&agent=codex&agent=-codex&repo=acme/web",
+			"tab=all&model=claude-haiku-4-5&day=7d", "tab=all&model=-gpt-5&day=2026-11-20&tz=Europe/Berlin",
+			"tab=all&repo=acme/web&day=7d&status=-success", "agent=codex&repo=acme/web&day=7d",
+			"tab=all&branch=main&day=7d", "tab=all&agent=codex&model=gpt-5",
 		}
 		for _, team := range teams {
 			views = append(views, "tab=all&team="+team.Slug, "tab=all&team=-"+team.Slug+"&day=7d&tz=Asia/Tokyo")
@@ -140,6 +157,35 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 			}
 		}
 		check("after random writes")
+
+		// The agent and the repository together, and one of the agents'
+		// fields with a day, are read from the rollups, not recounted (the
+		// days here are whole UTC days: no edges to read from the items).
+		statements := &statementLog{}
+		db.AddQueryHook(statements)
+		maya, err := s.Viewer(ctx, users[0].ID)
+		mustOK(t, err)
+		for raw, rollup := range map[string]string{
+			"tab=all&agent=codex&repo=acme/web":              "rollup_creator_attributes",
+			"tab=all&agent=-codex&repo=-acme/api":            "rollup_creator_attributes",
+			"tab=all&agent=codex&repo=acme/web&day=7d":       "rollup_creator_attribute_days",
+			"tab=all&agent=-codex&repo=acme/web&day=7d":      "rollup_creator_attribute_days",
+			"tab=all&model=claude-haiku-4-5&day=7d&tz=UTC":   "rollup_creator_attribute_days",
+			"tab=all&repo=-acme/api&day=2026-11-20&tz=UTC":   "rollup_creator_attribute_days",
+			"tab=all&agent=gemini-cli&day=2026-11-20&tz=UTC": "rollup_team_attribute_days",
+		} {
+			q, _ := resolveQuietly(t, s, maya, raw)
+			read := statements.during(func() {
+				_, err := s.Summary(ctx, q)
+				mustOK(t, err)
+			})
+			if !strings.Contains(read, rollup) {
+				t.Errorf("%q: the summary did not read %s:\n%s", raw, rollup, read)
+			}
+			if strings.Contains(read, "FROM items") {
+				t.Errorf("%q: the summary of whole UTC days read the items:\n%s", raw, read)
+			}
+		}
 		differences, err := s.VerifyRollups(ctx)
 		mustOK(t, err)
 		if len(differences) > 0 {
@@ -163,6 +209,38 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 		}
 		check("after rebuilding")
 	})
+}
+
+// statementLog keeps the statements run while it listens.
+type statementLog struct {
+	mu        sync.Mutex
+	listening bool
+	text      strings.Builder
+}
+
+func (l *statementLog) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (l *statementLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.listening {
+		l.text.WriteString(e.Query + "\n")
+	}
+}
+
+// during runs fn and returns the statements it ran.
+func (l *statementLog) during(fn func()) string {
+	l.mu.Lock()
+	l.listening = true
+	l.text.Reset()
+	l.mu.Unlock()
+	fn()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.listening = false
+	return l.text.String()
 }
 
 // resolveQuietly is resolve for views whose values may name nothing: the

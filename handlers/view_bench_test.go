@@ -607,7 +607,7 @@ func benchStore(b *testing.B, base, schema string, opts app.SeedOptions) *app.St
 		b.Fatal(err)
 	}
 	indexed := time.Since(start) - seeded
-	for _, t := range []string{"users", "teams", "memberships", "items", "rollup_creators", "rollup_teams", "rollup_creator_totals", "rollup_team_totals", "rollup_creator_attributes", "rollup_team_attributes"} {
+	for _, t := range []string{"users", "teams", "memberships", "items", "rollup_creators", "rollup_teams", "rollup_creator_totals", "rollup_team_totals", "rollup_creator_attributes", "rollup_team_attributes", "rollup_creator_attribute_days", "rollup_team_attribute_days"} {
 		if _, err := conn.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
 			b.Fatalf("vacuum %s: %v", t, err)
 		}
