@@ -44,7 +44,7 @@ func (s *Server) handleView(c echo.Context) error {
 			return err
 		}
 		if view.Filter.Cursor != "" {
-			return s.render(c, http.StatusOK, views.ViewMore, views.ResultsPage(view, s.store.Now()))
+			return s.render(c, http.StatusOK, views.ViewMore, views.MorePage(view, s.store.Now()))
 		}
 	}
 	view, err := s.store.ViewOf(ctx, v, q, app.ViewOptions{Summary: true})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,43 +112,111 @@ var iconSpriteHTML = func() template.HTML {
 // Ago is a short relative time: "just now", "5m ago", "3h ago", "4d ago",
 // then the date.
 func Ago(t, now time.Time, loc *time.Location) string {
+	var scratch [24]byte
+	return string(appendAgo(scratch[:0], t, now, loc))
+}
+
+// appendAgo appends Ago's words, which need no escaping.
+func appendAgo(b []byte, t, now time.Time, loc *time.Location) []byte {
 	d := now.Sub(t)
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return append(b, "just now"...)
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+		return append(strconv.AppendInt(b, int64(d/time.Minute), 10), "m ago"...)
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
+		return append(strconv.AppendInt(b, int64(d/time.Hour), 10), "h ago"...)
 	case d < 7*24*time.Hour:
-		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+		return append(strconv.AppendInt(b, int64(d/(24*time.Hour)), 10), "d ago"...)
 	}
 	t = t.In(loc)
 	if t.Year() == now.In(loc).Year() {
-		return t.Format("Jan 2")
+		return t.AppendFormat(b, "Jan 2")
 	}
-	return t.Format("Jan 2, 2006")
+	return t.AppendFormat(b, "Jan 2, 2006")
 }
 
 func exactTime(t time.Time, loc *time.Location) string {
 	return string(appendExactTime(nil, t, loc))
 }
 
-// appendExactTime appends the time to the second, with the day and zone.
+// appendExactTime appends the time to the second, with the day and zone, as
+// t.In(loc).AppendFormat(b, "Mon, Jan 2, 2006 15:04:05 MST") does, written
+// out by hand: a row writes one, and reading the layout was most of it.
 func appendExactTime(b []byte, t time.Time, loc *time.Location) []byte {
-	return t.In(loc).AppendFormat(b, "Mon, Jan 2, 2006 15:04:05 MST")
+	t = t.In(loc)
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = append(b, t.Weekday().String()[:3]...)
+	b = append(b, ", "...)
+	b = append(b, mo.String()[:3]...)
+	b = append(strconv.AppendInt(append(b, ' '), int64(d), 10), ", "...)
+	b = appendDigits(b, y, 4)
+	b = appendDigits(append(b, ' '), h, 2)
+	b = appendDigits(append(b, ':'), mi, 2)
+	b = appendDigits(append(b, ':'), s, 2)
+	b = append(b, ' ')
+	name, offset := t.Zone()
+	if name != "" {
+		return append(b, name...)
+	}
+	// A zone without an abbreviation: its offset, as -0700.
+	sign := byte('+')
+	if offset < 0 {
+		sign, offset = '-', -offset
+	}
+	minutes := offset / 60
+	return appendDigits(appendDigits(append(b, sign), minutes/60, 2), minutes%60, 2)
+}
+
+// appendISOTime appends the time in UTC as RFC 3339 to the second, as
+// t.UTC().AppendFormat(b, time.RFC3339) does.
+func appendISOTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = appendDigits(append(b, '-'), int(mo), 2)
+	b = appendDigits(append(b, '-'), d, 2)
+	b = appendDigits(append(b, 'T'), h, 2)
+	b = appendDigits(append(b, ':'), mi, 2)
+	b = appendDigits(append(b, ':'), s, 2)
+	return append(b, 'Z')
+}
+
+// appendDigits appends a non-negative n with at least width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var digits [20]byte
+	i := len(digits)
+	for n >= 10 || width > 1 {
+		i--
+		digits[i] = byte('0' + n%10)
+		n /= 10
+		width--
+	}
+	i--
+	digits[i] = byte('0' + n)
+	return append(b, digits[i:]...)
 }
 
 // Duration prints "45s", "3m 12s" or "1h 04m".
 func Duration(d time.Duration) string {
+	var scratch [24]byte
+	return string(appendDuration(scratch[:0], d))
+}
+
+// appendDuration appends Duration's text.
+func appendDuration(b []byte, d time.Duration) []byte {
 	d = d.Round(time.Second)
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		return append(strconv.AppendInt(b, int64(d/time.Second), 10), 's')
 	case d < time.Hour:
-		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+		b = append(strconv.AppendInt(b, int64(d/time.Minute), 10), "m "...)
+		return append(appendDigits(b, int(d/time.Second)%60, 2), 's')
 	}
-	return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	b = append(strconv.AppendInt(b, int64(d/time.Hour), 10), "h "...)
+	return append(appendDigits(b, int(d/time.Minute)%60, 2), 'm')
 }
 
 // SafeURL lets a stored link into an href when it cannot run script: http(s)

@@ -48,10 +48,10 @@ func writeAvatar(b *strings.Builder, u *app.User) {
 	b.WriteString(`<span class="avatar" aria-hidden="true">`)
 	if src := SafeURL(u.AvatarURL); src != "" {
 		b.WriteString(`<img src="`)
-		b.WriteString(html.EscapeString(string(src)))
+		writeEscaped(b, string(src))
 		b.WriteString(`" alt="" width="20" height="20" loading="lazy">`)
 	} else {
-		b.WriteString(html.EscapeString(u.Initials()))
+		writeEscaped(b, u.Initials())
 	}
 	b.WriteString(`</span>`)
 }
@@ -81,11 +81,28 @@ func Rows(items []*app.Item, now time.Time, loc *time.Location, highlight []stri
 }
 
 // rowDay is the day a row was created on, in the viewer's zone: its date and
-// its label (escaped), worked out once for the rows of one day.
+// its label (escaped), worked out once for the rows of one day; and the
+// avatars of the page's creators, written once for each.
 type rowDay struct {
 	start, end time.Time // the day's bounds
 	date       string
 	label      string
+	avatars    map[int64]string
+}
+
+// avatar is a creator's avatar as writeAvatar writes it, kept for the page
+// by the creator's id (when there is one).
+func (d *rowDay) avatar(u *app.User) string {
+	if a, ok := d.avatars[u.ID]; ok && u.ID != 0 {
+		return a
+	}
+	var b strings.Builder
+	writeAvatar(&b, u)
+	if d.avatars == nil {
+		d.avatars = map[int64]string{}
+	}
+	d.avatars[u.ID] = b.String()
+	return b.String()
 }
 
 // set makes it t's day, and reports whether that is another day than before.
@@ -131,10 +148,10 @@ func (r RowData) HTML() template.HTML {
 // writeRow writes one row of the view, created on day. Its id lets live
 // updates replace it in place.
 func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc *time.Location, highlight []string) {
-	esc := func(s string) { b.WriteString(html.EscapeString(s)) }
+	esc := func(s string) { writeEscaped(b, s) }
 	// Times are formatted into one scratch buffer rather than new strings.
 	var scratch [64]byte
-	iso := func(t time.Time) { b.Write(t.UTC().AppendFormat(scratch[:0], time.RFC3339)) }
+	iso := func(t time.Time) { b.Write(appendISOTime(scratch[:0], t)) }
 
 	b.WriteString(`<tr id="item-`)
 	esc(it.ID)
@@ -150,8 +167,13 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 	b.WriteString(string(StatusBadge(it.Status)))
 	b.WriteString(`</td>`)
 
-	b.WriteString(`<td class="col-title"><a class="row__link" href="`)
-	esc(string(itemHref(it)))
+	// One click on a row leads to the item's page, for every kind and every
+	// viewer. A conversation's page shows its transcript and offers its owner
+	// the desktop app and the command that resumes it; the desktop app's deep
+	// link alone would leave teammates, who do not have the conversation,
+	// nowhere, and its owner without the share controls.
+	b.WriteString(`<td class="col-title"><a class="row__link" href="/runs/`)
+	esc(url.PathEscape(it.ID))
 	b.WriteString(`">`)
 	writeMarked(b, it.Title, highlight)
 	b.WriteString(`</a>`)
@@ -176,7 +198,7 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 	b.WriteString(`<td class="col-creator">`)
 	if it.Creator != nil {
 		b.WriteString(`<span class="creator">`)
-		writeAvatar(b, it.Creator)
+		b.WriteString(day.avatar(it.Creator))
 		b.WriteString(`<span>`)
 		esc(it.Creator.DisplayName())
 		b.WriteString(`</span></span>`)
@@ -188,7 +210,7 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 	b.WriteString(`" title="`)
 	b.Write(appendExactTime(scratch[:0], it.CreatedAt, loc)) // no character to escape
 	b.WriteString(`">`)
-	esc(Ago(it.CreatedAt, now, loc))
+	b.Write(appendAgo(scratch[:0], it.CreatedAt, now, loc)) // no character to escape
 	b.WriteString(`</time></td>`)
 
 	b.WriteString(`<td class="col-duration">`)
@@ -202,7 +224,7 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 			b.WriteString(`"`)
 		}
 		b.WriteString(`>`)
-		b.WriteString(Duration(it.Duration(now)))
+		b.Write(appendDuration(scratch[:0], it.Duration(now)))
 		b.WriteString(`</span>`)
 	} else {
 		b.WriteString(`<span class="none" title="Interactive conversations have no duration">—</span>`)
@@ -261,7 +283,7 @@ func writeRowMeta(b *strings.Builder, it *app.Item, highlight []string) {
 		if i > 0 {
 			b.WriteString(` <span aria-hidden="true">—</span> `)
 		}
-		b.WriteString(html.EscapeString(p))
+		writeEscaped(b, p)
 	}
 	if excerpt != "" {
 		if len(parts) > 0 {
@@ -316,13 +338,31 @@ func promptExcerpt(it *app.Item, words []string) string {
 	return excerpt
 }
 
-// itemHref is where one click on a row leads: the item's page, for every
-// kind and every viewer. A conversation's page shows its transcript and
-// offers its owner the desktop app and the command that resumes it; the
-// desktop app's deep link alone would leave teammates, who do not have the
-// conversation, nowhere, and its owner without the share controls.
-func itemHref(it *app.Item) template.URL {
-	return template.URL("/runs/" + url.PathEscape(it.ID))
+// writeEscaped writes s escaped as html.EscapeString escapes it, straight
+// into b rather than into a new string first.
+func writeEscaped(b *strings.Builder, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var entity string
+		switch s[i] {
+		case '<':
+			entity = "&lt;"
+		case '>':
+			entity = "&gt;"
+		case '&':
+			entity = "&amp;"
+		case '\'':
+			entity = "&#39;"
+		case '"':
+			entity = "&#34;"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(entity)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
 }
 
 // writeMarked writes text escaped, with every occurrence of the words (any
@@ -330,12 +370,12 @@ func itemHref(it *app.Item) template.URL {
 // is written unmarked rather than marked wrongly.
 func writeMarked(b *strings.Builder, text string, words []string) {
 	if len(words) == 0 {
-		b.WriteString(html.EscapeString(text))
+		writeEscaped(b, text)
 		return
 	}
 	lower := strings.ToLower(text)
 	if len(lower) != len(text) {
-		b.WriteString(html.EscapeString(text))
+		writeEscaped(b, text)
 		return
 	}
 	marked := make([]bool, len(text))
@@ -360,9 +400,11 @@ func writeMarked(b *strings.Builder, text string, words []string) {
 			j++
 		}
 		if marked[i] {
-			b.WriteString("<mark>" + html.EscapeString(text[i:j]) + "</mark>")
+			b.WriteString("<mark>")
+			writeEscaped(b, text[i:j])
+			b.WriteString("</mark>")
 		} else {
-			b.WriteString(html.EscapeString(text[i:j]))
+			writeEscaped(b, text[i:j])
 		}
 		i = j
 	}

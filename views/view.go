@@ -155,13 +155,21 @@ const AfterParam = "after"
 // summary, the next page's address, and the digest and live address that keep
 // them true.
 func ResultsPage(v app.View, now time.Time) ViewPage {
-	data := ViewPage{Filter: v.Filter, Items: v.Page.Items, Summary: v.Summary, Now: now, Loc: v.Filter.Location()}
+	data := MorePage(v, now)
+	data.Summary = v.Summary
+	data.Digest = ResultsDigest(v.Summary, v.Page.Items)
+	data.LiveURL = LiveURL(v.Filter, data.Digest)
+	return data
+}
+
+// MorePage is what "Load more" shows of the view: its rows and the link to
+// the next ones (no summary, so no digest for the live stream).
+func MorePage(v app.View, now time.Time) ViewPage {
+	data := ViewPage{Filter: v.Filter, Items: v.Page.Items, Now: now, Loc: v.Filter.Location(),
+		Highlight: app.SearchWords(v.Filter.Query)}
 	if v.Page.Next != nil {
 		data.MoreURL = ViewURL(v.Filter.WithCursor(*v.Page.Next))
 	}
-	data.Digest = ResultsDigest(v.Summary, v.Page.Items)
-	data.LiveURL = LiveURL(v.Filter, data.Digest)
-	data.Highlight = app.SearchWords(v.Filter.Query)
 	return data
 }
 
