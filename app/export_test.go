@@ -1,6 +1,9 @@
 package app
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // SummaryByScan is Summary read from the items themselves, never from the
 // rollups: the recount the rollups are checked against.
@@ -30,9 +33,11 @@ func SetSearchWalk(t interface{ Cleanup(func()) }, rows int64) {
 }
 
 // SetSummaryWalk sets the most rows, all arms together, a search's summary
-// checks one by one, until the test ends.
-func SetSummaryWalk(t interface{ Cleanup(func()) }, rows int64) {
+// checks one by one, until the test ends or the returned function is called.
+func SetSummaryWalk(t interface{ Cleanup(func()) }, rows int64) (restore func()) {
 	was := summaryWalk
 	summaryWalk = rows
-	t.Cleanup(func() { summaryWalk = was })
+	restore = sync.OnceFunc(func() { summaryWalk = was })
+	t.Cleanup(restore)
+	return restore
 }

@@ -398,3 +398,58 @@ func TestMigrateAgainChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A view whose filters pick some of its arms' rows reads them through the
+// arms' indexes and then the rows picked; page after page, it lists exactly
+// the rows of the unfiltered view that the filters keep, newest first, the
+// viewer's own and each team's interleaved, for one creator or several.
+func TestFilteredPagesHoldEveryMatchNewestFirst(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		w := newWorld(t, s)
+		mustOK(t, s.AddMember(context.Background(), w.blue.ID, w.alice.User.ID, app.RoleMember))
+		w.alice = w.viewer(t, w.alice.User)
+		owners := []app.Viewer{w.alice, w.bob, w.carol}
+		teams := []*app.Team{w.red, w.blue}
+		for i := range 240 {
+			w.item(t, owners[i%3], fmt.Sprintf("run %03d", i), func(it *app.Item) {
+				it.Status = []app.Status{app.StatusSuccess, app.StatusFailed, app.StatusWorking}[i%5%3]
+				it.Source = []app.Source{app.SourceCLI, app.SourceSlack}[i%7%2]
+				it.AgentName = []string{"codex", "claude-code", ""}[i%4%3]
+				// Several at the same second, to be told apart by id.
+				it.CreatedAt = w.now.Add(-time.Duration(i/12) * time.Minute)
+				it.Visibility = app.VisibilityPrivate
+				if i%3 != 0 || i%2 == 0 {
+					it.TeamID, it.Visibility = teams[i%2].ID, app.VisibilityTeam
+				}
+			})
+		}
+		all := w.titles(t, w.alice, "tab=all")
+		byTitle := map[string]*app.Item{}
+		var items []*app.Item
+		mustOK(t, s.DB().NewSelect().Model(&items).Scan(context.Background()))
+		for _, it := range items {
+			byTitle[it.Title] = it
+		}
+		for raw, keep := range map[string]func(*app.Item) bool{
+			"tab=all&status=failed":            func(it *app.Item) bool { return it.Status == app.StatusFailed },
+			"tab=all&source=slack&agent=codex": func(it *app.Item) bool { return it.Source == app.SourceSlack && it.AgentName == "codex" },
+			"tab=all&status=-success&creator=bob&creator=carol": func(it *app.Item) bool {
+				return it.Status != app.StatusSuccess && it.CreatorID != w.alice.User.ID
+			},
+			"status=working": func(it *app.Item) bool { return it.Status == app.StatusWorking && it.CreatorID == w.alice.User.ID },
+		} {
+			var want []string
+			for _, title := range all {
+				if keep(byTitle[title]) {
+					want = append(want, title)
+				}
+			}
+			if got := w.titles(t, w.alice, raw); !slices.Equal(got, want) {
+				t.Errorf("%s: %d rows %v\nwant %d rows %v", raw, len(got), got, len(want), want)
+			}
+			if len(want) < 10 {
+				t.Errorf("%s: only %d rows to page through", raw, len(want))
+			}
+		}
+	})
+}
