@@ -243,12 +243,8 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 		return s.searchItems(ctx, q, arms, limit, relations, nil)
 	}
 	var parts []*bun.SelectQuery
-	if q.Filter.picksRows() {
-		parts = []*bun.SelectQuery{s.pickedPage(q, arms, limit)}
-	} else {
-		for _, a := range arms {
-			parts = append(parts, s.armPages(q, a, limit)...)
-		}
+	for _, a := range arms {
+		parts = append(parts, s.armPages(q, a, limit)...)
 	}
 	items, err := s.pageOf(ctx, parts, limit, relations, nil)
 	if err != nil {
@@ -265,29 +261,6 @@ func (s *Store) armPages(q Query, a arm, limit int) []*bun.SelectQuery {
 		parts = append(parts, s.newestOfArm(one, a, s.itemColumns...).Limit(int64(limit)+1))
 	}
 	return parts
-}
-
-// pickedPage is the items of the query's first limit+1 rows after the
-// cursor, for filters that pick some of the arms' rows. An index scan reads
-// each row it passes to check the filters on it, a page read of its own for
-// every row left out once the items no longer fit in the database's memory;
-// but the arms' indexes carry every column the filters read, so the page's
-// rows are picked from the indexes alone, merged newest first, and only the
-// rows picked are read.
-func (s *Store) pickedPage(q Query, arms []arm, limit int) *bun.SelectQuery {
-	var picks []*bun.SelectQuery
-	for _, a := range arms {
-		for _, one := range perCreator(q, a) {
-			picks = append(picks, s.newestOfArm(one, a, "id", "created_at").Limit(int64(limit)+1))
-		}
-	}
-	newest := s.db.NewSelect().TableExpr("(?) AS pick", s.unionOfArms(picks)).ColumnExpr("pick.id").
-		OrderExpr("pick.created_at DESC, pick.id DESC").Limit(int64(limit) + 1)
-	sel := s.db.NewSelect().TableExpr("(?) AS picked", newest).Join("JOIN items ON items.id = picked.id")
-	for _, c := range s.itemColumns {
-		sel = sel.ColumnExpr("items.?", bun.Ident(c))
-	}
-	return sel
 }
 
 // newestOfArm is an arm's query newest first, after the query's cursor.

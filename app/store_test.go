@@ -399,10 +399,10 @@ func TestMigrateAgainChangesNothing(t *testing.T) {
 	})
 }
 
-// A view whose filters pick some of its arms' rows reads them through the
-// arms' indexes and then the rows picked; page after page, it lists exactly
-// the rows of the unfiltered view that the filters keep, newest first, the
-// viewer's own and each team's interleaved, for one creator or several.
+// Page after page, a filtered view lists exactly the rows of the unfiltered
+// view that the filters keep, newest first, the viewer's own and each
+// team's interleaved, for one creator or several, rows of the same second
+// told apart by id.
 func TestFilteredPagesHoldEveryMatchNewestFirst(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		w := newWorld(t, s)
