@@ -593,9 +593,13 @@ func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int
 			sel = s.db.NewSelect().TableExpr("(?) AS newest", newest("id")).
 				Join("JOIN items AS probed ON probed.id = newest.id")
 		}
+		// The LIMIT, which the rows already keep, stops PostgreSQL from
+		// pulling the arm up into the sums below, which would check the
+		// words once for every sum.
 		parts[i] = sel.ColumnExpr("? AS arm", i).
 			ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match).
-			ColumnExpr("probed.status, probed.inference_credits, probed.compute_credits")
+			ColumnExpr("probed.status, probed.inference_credits, probed.compute_credits").
+			Limit(window)
 	}
 	probes := make([]armProbe, len(arms))
 	var rows []armProbe
