@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -161,7 +160,7 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 		// The agent and the repository together, and one of the agents'
 		// fields with a day, are read from the rollups, not recounted (the
 		// days here are whole UTC days: no edges to read from the items).
-		statements := &statementLog{}
+		statements := &apptest.StatementRecorder{}
 		db.AddQueryHook(statements)
 		maya, err := s.Viewer(ctx, users[0].ID)
 		mustOK(t, err)
@@ -175,10 +174,10 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 			"tab=all&agent=gemini-cli&day=2026-11-20&tz=UTC": "rollup_team_attribute_days",
 		} {
 			q, _ := resolveQuietly(t, s, maya, raw)
-			read := statements.during(func() {
-				_, err := s.Summary(ctx, q)
-				mustOK(t, err)
-			})
+			statements.Start()
+			_, err := s.Summary(ctx, q)
+			mustOK(t, err)
+			read := strings.Join(statements.Stop(), "\n")
 			if !strings.Contains(read, rollup) {
 				t.Errorf("%q: the summary did not read %s:\n%s", raw, rollup, read)
 			}
@@ -209,38 +208,6 @@ func TestRollupsEqualARecountAfterRandomWrites(t *testing.T) {
 		}
 		check("after rebuilding")
 	})
-}
-
-// statementLog keeps the statements run while it listens.
-type statementLog struct {
-	mu        sync.Mutex
-	listening bool
-	text      strings.Builder
-}
-
-func (l *statementLog) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return ctx
-}
-
-func (l *statementLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.listening {
-		l.text.WriteString(e.Query + "\n")
-	}
-}
-
-// during runs fn and returns the statements it ran.
-func (l *statementLog) during(fn func()) string {
-	l.mu.Lock()
-	l.listening = true
-	l.text.Reset()
-	l.mu.Unlock()
-	fn()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.listening = false
-	return l.text.String()
 }
 
 // resolveQuietly is resolve for views whose values may name nothing: the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
 )
 
 // attentionBenchCase is one page of Needs attention or of insights, with the
@@ -34,7 +35,7 @@ func BenchmarkAttentionAndInsights(b *testing.B) {
 	base, n := benchSize(b)
 	store := benchStore(b, base, fmt.Sprintf("bench_v%d_%d", benchDataVersion, n),
 		app.SeedOptions{Users: benchUsers, Teams: benchTeams, Items: n, Days: benchDays, Now: benchNow, Seed: 2026})
-	rec := &statementRecorder{}
+	rec := &apptest.StatementRecorder{}
 	store.DB().AddQueryHook(rec)
 	a := newTestApp(b, store, nil)
 	client := a.signIn(b, benchViewer)
@@ -55,9 +56,9 @@ func BenchmarkAttentionAndInsights(b *testing.B) {
 	sqldb := store.DB().DB
 	stmts := make([][]string, len(cases))
 	for i, c := range cases {
-		rec.start()
+		rec.Start()
 		resp, body := a.get(b, client, c.path, c.header)
-		stmts[i] = rec.stop()
+		stmts[i] = rec.Stop()
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("GET %s: %d\n%s", c.path, resp.StatusCode, body)
 		}

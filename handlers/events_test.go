@@ -531,9 +531,9 @@ func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := &statementRecorder{}
+		rec := &apptest.StatementRecorder{}
 		s.DB().AddQueryHook(rec)
-		rec.start()
+		rec.Start()
 		it := working(t, s, "maya", "Shared with the team", func(it *app.Item) {
 			it.TeamID, it.Visibility = v.TeamIDs[0], app.VisibilityTeam
 		})
@@ -544,7 +544,7 @@ func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
 			}
 		}
 		summaries := 0
-		for _, stmt := range rec.stop() {
+		for _, stmt := range rec.Stop() {
 			if strings.Contains(stmt, "AS working") {
 				summaries++
 			}
@@ -561,9 +561,9 @@ func TestEventsComputeOneSummaryPerDistinctView(t *testing.T) {
 func TestStreamsOfOneViewOpenOnOneRead(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *app.Store) {
 		a, maya, _ := watchedApp(t, s)
-		rec := &statementRecorder{}
+		rec := &apptest.StatementRecorder{}
 		s.DB().AddQueryHook(rec)
-		rec.start()
+		rec.Start()
 		for range 8 {
 			st := a.openStream(t, maya, "/events?tab=all&status=failed")
 			if ev := st.next(t); ev.Name != "results" {
@@ -571,7 +571,7 @@ func TestStreamsOfOneViewOpenOnOneRead(t *testing.T) {
 			}
 		}
 		var rows, summaries int
-		for _, stmt := range rec.stop() {
+		for _, stmt := range rec.Stop() {
 			switch {
 			case strings.Contains(stmt, "AS working"):
 				summaries++

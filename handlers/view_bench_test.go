@@ -13,12 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentdeck/agentdeck/app"
-	"github.com/uptrace/bun"
+	"github.com/agentdeck/agentdeck/app/apptest"
 )
 
 // benchNow is the benchmark's pinned "now": the data set is generated around
@@ -57,7 +56,7 @@ func BenchmarkViewFragment(b *testing.B) {
 	ctx := context.Background()
 	store := benchStore(b, base, fmt.Sprintf("bench_v%d_%d", benchDataVersion, n),
 		app.SeedOptions{Users: benchUsers, Teams: benchTeams, Items: n, Days: benchDays, Now: benchNow, Seed: 2026})
-	rec := &statementRecorder{}
+	rec := &apptest.StatementRecorder{}
 	store.DB().AddQueryHook(rec)
 	a := newTestApp(b, store, nil)
 	client := a.signIn(b, benchViewer)
@@ -136,9 +135,9 @@ func BenchmarkViewFragment(b *testing.B) {
 	sqldb := store.DB().DB
 	stmts := make([][]string, len(cases))
 	for i, c := range cases {
-		rec.start()
+		rec.Start()
 		rows := requestFragment(b, a, client, c)
-		stmts[i] = rec.stop()
+		stmts[i] = rec.Stop()
 		b.Logf("%s: %s: %d rows, %d statements", c.name, c.path, rows, len(stmts[i]))
 		for _, q := range stmts[i] {
 			checkPlan(b, sqldb, c.name, q, maxArms(b, c, viewer)*largestLimit(q))
@@ -341,39 +340,6 @@ func benchSize(b *testing.B) (base string, items int) {
 		}
 	}
 	return base, items
-}
-
-// statementRecorder is a query hook that keeps the SQL the store runs while
-// it is recording.
-type statementRecorder struct {
-	mu        sync.Mutex
-	recording bool
-	stmts     []string
-}
-
-func (r *statementRecorder) start() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recording, r.stmts = true, nil
-}
-
-func (r *statementRecorder) stop() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recording = false
-	return r.stmts
-}
-
-func (r *statementRecorder) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return ctx
-}
-
-func (r *statementRecorder) AfterQuery(_ context.Context, e *bun.QueryEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.recording {
-		r.stmts = append(r.stmts, e.Query)
-	}
 }
 
 // planNode is the part of PostgreSQL's JSON plan the checks read.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/app/apptest"
 )
 
 // divByID returns the element <div id="id"> of body up to its
@@ -403,15 +404,15 @@ func TestAFragmentReadsOnlyItsRowsAndSummary(t *testing.T) {
 		a, maya, settle := watchedApp(t, s)
 		a.get(t, maya, "/?tab=all&status=failed", htmx("filters"))
 		settle()
-		rec := &statementRecorder{}
+		rec := &apptest.StatementRecorder{}
 		s.DB().AddQueryHook(rec)
 
 		fragment := func(path string) (string, []string) {
 			t.Helper()
-			rec.start()
+			rec.Start()
 			resp, body := a.get(t, maya, path, htmx("filters"))
 			var stmts []string
-			for _, stmt := range rec.stop() {
+			for _, stmt := range rec.Stop() {
 				// The hub's announcement of an earlier write may run meanwhile.
 				if !strings.HasPrefix(stmt, "SELECT pg_notify(") {
 					stmts = append(stmts, stmt)
