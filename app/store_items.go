@@ -446,44 +446,12 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 // scanSummary sums the query's items themselves, read from the arms'
 // indexes. For a search, probes is the look at the arms' newest items
 // (without a cursor) when already taken, else nil.
-//
-// A search's matches are counted, when it can, by checking the words on
-// each of the arms' newest rows, newest first, as the look at them does:
-// the look itself when it read every row of the arms, else a longer walk,
-// sized from the density of matches the look found to hold about half as
-// many again as the cap, which either finds more than the cap or reads every
-// row. The search index would hand over every match of the words among all
-// items, whoever may see them: for words neither rare nor common that grows
-// with the data (a second at ten million items), while the walk grows only
-// with how sparse the matches are. When the walk can tell neither, or the
-// words are too rare for a walk of summaryWalk rows, the search index counts.
 func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (Summary, error) {
 	if q.Search != "" {
-		unpaged := q
-		unpaged.After = nil
-		if probes == nil {
-			var err error
-			if probes, err = s.searchProbe(ctx, unpaged, arms, searchProbe); err != nil {
-				return Summary{}, err
-			}
-		}
-		if sum, ok := probeSummary(probes, searchProbe); ok {
-			return sum, nil
-		}
-		if found, _ := probeTotals(probes); found > 0 {
-			window := searchProbe * ceilDiv(summaryWalkMatches, found)
-			if window*int64(len(arms)) <= summaryWalk {
-				walks, err := s.searchProbe(ctx, unpaged, arms, window)
-				if err != nil {
-					return Summary{}, err
-				}
-				if sum, ok := probeSummary(walks, window); ok {
-					return sum, nil
-				}
-			}
+		if sum, ok, err := s.walkedSearchSummary(ctx, q, arms, probes); ok || err != nil {
+			return sum, err
 		}
 	}
-	var sum Summary
 	columns := []string{"status", "inference_credits", "compute_credits"}
 	parts := make([]*bun.SelectQuery, len(arms))
 	for i, a := range arms {
@@ -501,23 +469,65 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []a
 		Whole int64 `bun:"whole_credits"`
 		Micro int64 `bun:"micro_credits"`
 	}
-	err := s.db.NewSelect().
-		TableExpr("(?) AS u", matching).
-		ColumnExpr("COUNT(*) AS items").
-		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
-		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
-		ColumnExpr("CAST(COALESCE(SUM(inference_credits / ? + compute_credits / ?), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
-		ColumnExpr("CAST(COALESCE(SUM(inference_credits % ? + compute_credits % ?), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
-		Scan(ctx, &row)
-	if err != nil {
-		return sum, fmt.Errorf("app: summarise items: %w", err)
+	if err := withSums(s.db.NewSelect().TableExpr("(?) AS u", matching), "1").Scan(ctx, &row); err != nil {
+		return Summary{}, fmt.Errorf("app: summarise items: %w", err)
 	}
 	if q.Search != "" && row.Items > SearchSummaryCap {
 		return Summary{Items: SearchSummaryCap, More: true}, nil
 	}
-	sum = row.Summary
+	sum := row.Summary
 	sum.Credits = addCredits(row.Whole, row.Micro)
 	return sum, nil
+}
+
+// withSums adds a summary's sums to sel, over the rows for which counted (an
+// expression of 1 or 0) is 1: how many, how many working and failed, and
+// their whole credits and millionths apart (see Summary).
+func withSums(sel *bun.SelectQuery, counted string) *bun.SelectQuery {
+	c := bun.Safe(counted)
+	return sel.ColumnExpr("COALESCE(SUM(?), 0) AS items", c).
+		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN ? ELSE 0 END), 0) AS working", StatusWorking, c).
+		ColumnExpr("COALESCE(SUM(CASE WHEN status = ? THEN ? ELSE 0 END), 0) AS failed", StatusFailed, c).
+		ColumnExpr("CAST(COALESCE(SUM(? * (inference_credits / ? + compute_credits / ?)), 0) AS BIGINT) AS whole_credits", c, creditUnit, creditUnit).
+		ColumnExpr("CAST(COALESCE(SUM(? * (inference_credits % ? + compute_credits % ?)), 0) AS BIGINT) AS micro_credits", c, creditUnit, creditUnit)
+}
+
+// walkedSearchSummary counts a search's matches, when it can, by checking
+// the words on each of the arms' newest rows, newest first, as the look at
+// them does: the look itself when it read every row of the arms, else a
+// longer walk, sized from the density of matches the look found to hold
+// about half as many again as the cap, which either finds more than the cap
+// or reads every row. The search index would hand over every match of the
+// words among all items, whoever may see them: for words neither rare nor
+// common that grows with the data (a second at ten million items), while
+// the walk grows with how sparse the matches are. ok is false when the walk
+// can tell neither, or the words are too rare for a walk of summaryWalk
+// rows: the search index counts then.
+func (s *Store) walkedSearchSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (sum Summary, ok bool, err error) {
+	unpaged := q
+	unpaged.After = nil
+	if probes == nil {
+		if probes, err = s.searchProbe(ctx, unpaged, arms, searchProbe); err != nil {
+			return Summary{}, false, err
+		}
+	}
+	if sum, ok := probeSummary(probes, searchProbe); ok {
+		return sum, true, nil
+	}
+	found, _ := probeTotals(probes)
+	if found == 0 {
+		return Summary{}, false, nil
+	}
+	window := searchProbe * ceilDiv(summaryWalkMatches, found)
+	if window*int64(len(arms)) > summaryWalk {
+		return Summary{}, false, nil
+	}
+	walks, err := s.searchProbe(ctx, unpaged, arms, window)
+	if err != nil {
+		return Summary{}, false, err
+	}
+	sum, ok = probeSummary(walks, window)
+	return sum, ok, nil
 }
 
 // summaryWalkMatches is how many matches a search's summary walk is sized to
@@ -562,7 +572,7 @@ func probeSummary(probes []armProbe, window int64) (sum Summary, ok bool) {
 type armProbe struct {
 	Arm     int   `bun:"arm"`
 	Probed  int64 `bun:"probed"`
-	Found   int64 `bun:"found"`
+	Found   int64 `bun:"items"`
 	Working int64 `bun:"working"`
 	Failed  int64 `bun:"failed"`
 	Whole   int64 `bun:"whole_credits"`
@@ -603,13 +613,8 @@ func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int
 	}
 	probes := make([]armProbe, len(arms))
 	var rows []armProbe
-	err := s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).
-		ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed").ColumnExpr("COALESCE(SUM(found), 0) AS found").
-		ColumnExpr("COALESCE(SUM(CASE WHEN found = 1 AND status = ? THEN 1 ELSE 0 END), 0) AS working", StatusWorking).
-		ColumnExpr("COALESCE(SUM(CASE WHEN found = 1 AND status = ? THEN 1 ELSE 0 END), 0) AS failed", StatusFailed).
-		ColumnExpr("CAST(COALESCE(SUM(found * (inference_credits / ? + compute_credits / ?)), 0) AS BIGINT) AS whole_credits", creditUnit, creditUnit).
-		ColumnExpr("CAST(COALESCE(SUM(found * (inference_credits % ? + compute_credits % ?)), 0) AS BIGINT) AS micro_credits", creditUnit, creditUnit).
-		GroupExpr("arm").Scan(ctx, &rows)
+	probe := s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed")
+	err := withSums(probe, "found").GroupExpr("arm").Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("app: probe search matches: %w", err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkRows(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	u := &app.User{Handle: "maya", Name: "Maya Chen"}
+	u := &app.User{ID: 1, Handle: "maya", Name: "Maya Chen"}
 	var items []*app.Item
 	for i := 0; i < 50; i++ {
 		items = append(items, &app.Item{ID: app.NewItemID(), Kind: app.KindAmbient, Source: app.SourceSlack, Status: app.StatusFailed, Title: "Investigate flaky checkout test (#eng-alerts)", CreatedAt: now.Add(-time.Hour), StartedAt: now.Add(-time.Hour), FinishedAt: now, Creator: u, Inference: 1234567, Compute: 345})

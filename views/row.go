@@ -65,57 +65,60 @@ func writeAvatar(b *strings.Builder, u *app.User) {
 func Rows(items []*app.Item, now time.Time, loc *time.Location, highlight []string) template.HTML {
 	var b strings.Builder
 	b.Grow(len(items) * 1500)
-	var day rowDay
+	var st rowsState
 	for _, it := range items {
-		if day.set(it.CreatedAt, now, loc) {
+		if st.setDay(it.CreatedAt, now, loc) {
 			b.WriteString(`<tr class="day" data-day="`)
-			b.WriteString(day.date)
+			b.WriteString(st.date)
 			b.WriteString(`"><th scope="colgroup" colspan="7">`)
-			b.WriteString(day.label)
+			b.WriteString(st.label)
 			b.WriteString(`</th></tr>`)
 			b.WriteByte('\n')
 		}
-		writeRow(&b, it, &day, now, loc, highlight)
+		writeRow(&b, it, &st, now, loc, highlight)
 	}
 	return template.HTML(b.String())
 }
 
-// rowDay is the day a row was created on, in the viewer's zone: its date and
-// its label (escaped), worked out once for the rows of one day; and the
-// avatars of the page's creators, written once for each.
-type rowDay struct {
+// rowsState is what a page of rows works out once rather than for every row:
+// the day the current row was created on, in the viewer's zone, with its
+// date and its label (escaped), and the avatars of the creators seen so far.
+type rowsState struct {
 	start, end time.Time // the day's bounds
 	date       string
 	label      string
-	avatars    map[int64]string
+	avatars    map[int64]string // by creator id
 }
 
-// avatar is a creator's avatar as writeAvatar writes it, kept for the page
-// by the creator's id (when there is one).
-func (d *rowDay) avatar(u *app.User) string {
-	if a, ok := d.avatars[u.ID]; ok && u.ID != 0 {
+// avatar is a creator's avatar as writeAvatar writes it, written once a page
+// for each creator with an id.
+func (st *rowsState) avatar(u *app.User) string {
+	if a, ok := st.avatars[u.ID]; ok {
 		return a
 	}
 	var b strings.Builder
 	writeAvatar(&b, u)
-	if d.avatars == nil {
-		d.avatars = map[int64]string{}
+	if u.ID != 0 {
+		if st.avatars == nil {
+			st.avatars = map[int64]string{}
+		}
+		st.avatars[u.ID] = b.String()
 	}
-	d.avatars[u.ID] = b.String()
 	return b.String()
 }
 
-// set makes it t's day, and reports whether that is another day than before.
-func (d *rowDay) set(t, now time.Time, loc *time.Location) bool {
-	if !d.start.IsZero() && !t.Before(d.start) && t.Before(d.end) {
+// setDay makes it t's day, and reports whether that is another day than
+// before.
+func (st *rowsState) setDay(t, now time.Time, loc *time.Location) bool {
+	if !st.start.IsZero() && !t.Before(st.start) && t.Before(st.end) {
 		return false
 	}
 	local := t.In(loc)
 	y, m, day := local.Date()
-	d.start = time.Date(y, m, day, 0, 0, 0, 0, loc)
-	d.end = d.start.AddDate(0, 0, 1)
-	d.date = local.Format(time.DateOnly)
-	d.label = html.EscapeString(rowDayLabel(t, now, loc))
+	st.start = time.Date(y, m, day, 0, 0, 0, 0, loc)
+	st.end = st.start.AddDate(0, 0, 1)
+	st.date = local.Format(time.DateOnly)
+	st.label = html.EscapeString(rowDayLabel(t, now, loc))
 	return true
 }
 
@@ -139,15 +142,15 @@ func rowDayLabel(t, now time.Time, loc *time.Location) string {
 // HTML is the row alone, as live updates send it.
 func (r RowData) HTML() template.HTML {
 	var b strings.Builder
-	var day rowDay
-	day.set(r.Item.CreatedAt, r.Now, r.Loc)
-	writeRow(&b, r.Item, &day, r.Now, r.Loc, r.Highlight)
+	var st rowsState
+	st.setDay(r.Item.CreatedAt, r.Now, r.Loc)
+	writeRow(&b, r.Item, &st, r.Now, r.Loc, r.Highlight)
 	return template.HTML(b.String())
 }
 
-// writeRow writes one row of the view, created on day. Its id lets live
+// writeRow writes one row of the view, created on st's day. Its id lets live
 // updates replace it in place.
-func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc *time.Location, highlight []string) {
+func writeRow(b *strings.Builder, it *app.Item, st *rowsState, now time.Time, loc *time.Location, highlight []string) {
 	esc := func(s string) { writeEscaped(b, s) }
 	// Times are formatted into one scratch buffer rather than new strings.
 	var scratch [64]byte
@@ -158,9 +161,9 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 	b.WriteString(`" class="row row--`)
 	esc(string(it.Kind))
 	b.WriteString(`" data-day="`)
-	b.WriteString(day.date)
+	b.WriteString(st.date)
 	b.WriteString(`" data-day-label="`)
-	b.WriteString(day.label)
+	b.WriteString(st.label)
 	b.WriteString(`">`)
 
 	b.WriteString(`<td class="col-status">`)
@@ -198,7 +201,7 @@ func writeRow(b *strings.Builder, it *app.Item, day *rowDay, now time.Time, loc 
 	b.WriteString(`<td class="col-creator">`)
 	if it.Creator != nil {
 		b.WriteString(`<span class="creator">`)
-		b.WriteString(day.avatar(it.Creator))
+		b.WriteString(st.avatar(it.Creator))
 		b.WriteString(`<span>`)
 		esc(it.Creator.DisplayName())
 		b.WriteString(`</span></span>`)
