@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -13,8 +14,9 @@ import (
 // the start of a word, so that a search typed letter by letter finds as it
 // goes ("billing web" finds "billing webhook"). Words are letters and digits;
 // anything else separates them. PostgreSQL reads them with its English text
-// search (a tsvector column with a GIN index), SQLite with FTS5 and its
-// Porter stemmer (an index table kept by triggers).
+// search (a tsvector column, indexed with keys for each arm: see
+// whereArmSearch), SQLite with FTS5 and its Porter stemmer (an index table
+// kept by triggers).
 
 // maxSearchWords bounds the words a search uses.
 const maxSearchWords = 12
@@ -65,6 +67,66 @@ func (s *Store) whereSearch(sel *bun.SelectQuery, terms, table string) *bun.Sele
 		return sel.Where(table+"search @@ to_tsquery('english', ?)", terms)
 	}
 	return sel.Where(table+"rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", terms)
+}
+
+// whereArmSearch keeps an arm's rows that have the words. On PostgreSQL the
+// search index holds, beside each item's words, keys for its creator, team,
+// visibility, status, kind and source (item_search_keys), so the words are
+// also asked together with the keys the arm and its filters imply: the
+// index then hands over only the arm's matches, rather than every match of
+// the words among all items. The keys only ever repeat what armQuery's own
+// conditions ask, and the words are also asked alone, as a query of stop
+// words only is empty and would otherwise ask for the keys alone.
+func (s *Store) whereArmSearch(sel *bun.SelectQuery, q Query, a arm) *bun.SelectQuery {
+	sel = s.whereSearch(sel, q.Search, "")
+	if s.dialect != "postgres" {
+		return sel
+	}
+	return sel.Where("item_search_keys(search, creator_id, team_id, visibility, status, kind, source) @@ (to_tsquery('english', ?) && ?::tsquery)",
+		q.Search, searchKeys(q, a))
+}
+
+// searchKeys is the query, in the keys of item_search_keys, that every row
+// of the arm under the query's filters matches.
+func searchKeys(q Query, a arm) string {
+	var keys []string
+	if a.ownerID != 0 {
+		keys = append(keys, searchKey("creator", strconv.FormatInt(a.ownerID, 10)))
+	} else {
+		keys = append(keys, searchKey("team", strconv.FormatInt(a.teamID, 10)), searchKey("visibility", string(VisibilityTeam)),
+			"!"+searchKey("creator", strconv.FormatInt(q.Viewer.User.ID, 10)))
+	}
+	keys = appendChoiceKeys(keys, "kind", q.Filter.Kinds)
+	keys = appendChoiceKeys(keys, "source", q.Filter.Sources)
+	keys = appendChoiceKeys(keys, "status", q.Filter.Statuses)
+	return strings.Join(keys, " & ")
+}
+
+// appendChoiceKeys adds a choice's keys: any of the values kept, none of
+// those left out.
+func appendChoiceKeys[T ~string](keys []string, column string, c Choice[T]) []string {
+	if len(c.Is) > 0 {
+		anyOf := make([]string, len(c.Is))
+		for i, v := range c.Is {
+			anyOf[i] = searchKey(column, string(v))
+		}
+		keys = append(keys, "("+strings.Join(anyOf, " | ")+")")
+	}
+	for _, v := range c.Not {
+		keys = append(keys, "!"+searchKey(column, string(v)))
+	}
+	return keys
+}
+
+// searchKey is one key as a quoted tsquery lexeme.
+func searchKey(column, value string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(column+" "+value) + "'"
+}
+
+// wholeWordTerms is a search's terms with its last word matched whole, not
+// as the start of a word: they match some of what the search matches.
+func wholeWordTerms(terms string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(terms, ":*"), "*")
 }
 
 // searchColumn is the column whereSearch reads, for a derived table to carry.

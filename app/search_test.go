@@ -225,9 +225,11 @@ func TestSearchSummaryCountsUpToItsCap(t *testing.T) {
 }
 
 // A search's summary counts the same whichever way it reads: the look at the
-// arms' newest rows when it read them all, a longer walk along them sized
-// from the look's density when that reads them all or finds more than the
-// cap, and else, or when the walk would be too long, the search index.
+// arms' newest rows when it read them all, the search index asked for more
+// than the cap of the words matched whole (so "flaky", not "flak"), a
+// longer walk along the arms sized from the look's density when that reads
+// them all or finds more than the cap, and else, or when the walk would be
+// too long, the search index.
 func TestSearchSummaryWalksOrAsksTheIndexAlike(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		ctx := context.Background()
@@ -257,19 +259,21 @@ func TestSearchSummaryWalksOrAsksTheIndexAlike(t *testing.T) {
 		}
 		check := func(step string) {
 			t.Helper()
-			q, err := url.ParseQuery("q=flaky")
-			mustOK(t, err)
-			for _, how := range []string{"as it is", "through the search index"} {
-				if how != "as it is" {
-					defer app.SetSummaryWalk(t, 0)()
-				}
-				view, err := s.ViewOf(ctx, w.alice, q, app.ViewOptions{Rows: app.PageSize, Summary: true})
+			for _, raw := range []string{"q=flaky", "q=flak"} {
+				q, err := url.ParseQuery(raw)
 				mustOK(t, err)
-				if view.Summary != want {
-					t.Errorf("%s, counted %s: %+v, want %+v", step, how, view.Summary, want)
-				}
-				if len(view.Page.Items) != min(int(want.Items), app.PageSize) {
-					t.Errorf("%s, counted %s: a page of %d", step, how, len(view.Page.Items))
+				for _, how := range []string{"as it is", "through the search index"} {
+					if how != "as it is" {
+						defer app.SetSummaryWalk(t, 0)()
+					}
+					view, err := s.ViewOf(ctx, w.alice, q, app.ViewOptions{Rows: app.PageSize, Summary: true})
+					mustOK(t, err)
+					if view.Summary != want {
+						t.Errorf("%s, %s counted %s: %+v, want %+v", step, raw, how, view.Summary, want)
+					}
+					if len(view.Page.Items) != min(int(want.Items), app.PageSize) {
+						t.Errorf("%s, %s counted %s: a page of %d", step, raw, how, len(view.Page.Items))
+					}
 				}
 			}
 		}
@@ -281,6 +285,12 @@ func TestSearchSummaryWalksOrAsksTheIndexAlike(t *testing.T) {
 		// Five matches lie beyond the walk's rows: the index counts them.
 		add(6*probe, oldest, func(i int) bool { return i < 5 })
 		check("matches beyond the walk")
+		// Older still, as many again as make the cap: counted, not "more".
+		add(app.SearchSummaryCap-int(want.Items), oldest.Add(-24*time.Hour), func(int) bool { return true })
+		if want.Items != app.SearchSummaryCap {
+			t.Fatalf("%d matches, want the cap", want.Items)
+		}
+		check("exactly the cap")
 		// The newest match one in eight: the walk finds more than the cap.
 		add(6*probe, w.now.Add(-time.Hour), func(i int) bool { return i%8 == 0 })
 		want = app.Summary{Items: app.SearchSummaryCap, More: true}
@@ -401,6 +411,92 @@ func TestSearchPagesHoldEveryMatchNewestFirst(t *testing.T) {
 						t.Errorf("q=%s: the first difference is at %d", search, i)
 						break
 					}
+				}
+			}
+		}
+	})
+}
+
+// A search asks its index for the words together with keys that the arm and
+// the filters imply (on PostgreSQL; see whereArmSearch): whatever the arm,
+// tab and filters, it keeps exactly the rows the same view without the
+// search keeps that have the words, and a search of English stop words alone
+// keeps none on PostgreSQL, all that have the word on SQLite (which has no
+// stop words).
+func TestSearchKeysKeepEveryMatchOfTheView(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		owners := []app.Viewer{w.alice, w.bob, w.carol}
+		var items []*app.Item
+		for i := range 120 {
+			title := fmt.Sprintf("deploy the service %d", i)
+			if i%4 == 3 {
+				title = fmt.Sprintf("rotate the keys %d", i)
+			}
+			items = append(items, w.item(t, owners[i%3], title, func(it *app.Item) {
+				if i%4 == 0 {
+					it.Kind, it.Source = app.KindInteractive, app.SourceInteractive
+					it.Status = []app.Status{app.StatusWorking, app.StatusBlocked, app.StatusCanceled, app.StatusSuccess}[i%8/2]
+				} else {
+					it.Source = []app.Source{app.SourceCLI, app.SourceSlack, app.SourceLinear}[i%5%3]
+					it.Status = []app.Status{app.StatusSuccess, app.StatusFailed, app.StatusWorking}[i%7%3]
+				}
+				it.Visibility = app.VisibilityPrivate
+				if i%5 != 0 {
+					it.TeamID, it.Visibility = []*app.Team{w.red, w.blue}[i%2].ID, app.VisibilityTeam
+				}
+				if i%10 == 1 {
+					it.TeamID = w.red.ID // in a team, yet private
+				}
+			}))
+		}
+		views := []string{
+			"", "status=working", "tab=all", "tab=all&status=failed", "tab=all&status=-success&source=slack",
+			"tab=all&kind=interactive", "tab=all&kind=-interactive&status=working&status=failed",
+			"tab=all&source=-cli&source=-linear", "tab=all&team=red", "tab=all&team=-red", "tab=all&creator=bob",
+			"tab=all&creator=-alice&status=-failed", "tab=all&status=blocked&status=canceled",
+		}
+		for _, v := range []app.Viewer{w.alice, w.bob} {
+			for _, view := range views {
+				query := func(raw string) app.Query {
+					t.Helper()
+					values, err := url.ParseQuery(raw)
+					mustOK(t, err)
+					f, problems := app.ParseFilter(values)
+					q, _, resolved, err := s.ResolveFilter(ctx, v, f)
+					mustOK(t, err)
+					if len(problems)+len(resolved) > 0 {
+						t.Fatalf("%s: %v %v", raw, problems, resolved)
+					}
+					return q
+				}
+				unsearched := query(view)
+				searched := map[string]app.Query{}
+				for _, words := range []string{"deploy", "the", "the servi"} {
+					searched[words] = query(view + "&q=" + url.QueryEscape(words))
+				}
+				kept := 0
+				for _, it := range items {
+					inView, err := s.InView(ctx, unsearched, it.ID)
+					mustOK(t, err)
+					for words, q := range searched {
+						want := inView && strings.HasPrefix(it.Title, "deploy")
+						if words == "the" {
+							want = inView && s.Dialect() == "sqlite"
+						}
+						got, err := s.InView(ctx, q, it.ID)
+						mustOK(t, err)
+						if got != want {
+							t.Errorf("%s sees %q with q=%s: in the view %v, want %v", v.User.Handle, it.Title, words, got, want)
+						}
+						if got {
+							kept++
+						}
+					}
+				}
+				if kept == 0 {
+					t.Errorf("%s, %q: no search keeps anything", v.User.Handle, view)
 				}
 			}
 		}

@@ -149,7 +149,7 @@ func (s *Store) armQuery(q Query, a arm, columns ...string) *bun.SelectQuery {
 		}
 	}
 	if q.Search != "" {
-		sel = s.whereSearch(sel, q.Search, "")
+		sel = s.whereArmSearch(sel, q, a)
 	}
 	if !q.From.IsZero() {
 		sel = sel.Where("created_at >= ?", q.From).Where("created_at < ?", q.To)
@@ -448,7 +448,7 @@ func (s *Store) Summary(ctx context.Context, q Query) (Summary, error) {
 // (without a cursor) when already taken, else nil.
 func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (Summary, error) {
 	if q.Search != "" {
-		if sum, ok, err := s.walkedSearchSummary(ctx, q, arms, probes); ok || err != nil {
+		if sum, ok, err := s.searchSummary(ctx, q, arms, probes); ok || err != nil {
 			return sum, err
 		}
 	}
@@ -492,18 +492,20 @@ func withSums(sel *bun.SelectQuery, counted string) *bun.SelectQuery {
 		ColumnExpr("CAST(COALESCE(SUM(? * (inference_credits % ? + compute_credits % ?)), 0) AS BIGINT) AS micro_credits", c, creditUnit, creditUnit)
 }
 
-// walkedSearchSummary counts a search's matches, when it can, by checking
-// the words on each of the arms' newest rows, newest first, as the look at
-// them does: the look itself when it read every row of the arms, else a
-// longer walk, sized from the density of matches the look found to hold
-// about half as many again as the cap, which either finds more than the cap
-// or reads every row. The search index would hand over every match of the
-// words among all items, whoever may see them: for words neither rare nor
-// common that grows with the data (a second at ten million items), while
-// the walk grows with how sparse the matches are. ok is false when the walk
-// can tell neither, or the words are too rare for a walk of summaryWalk
-// rows: the search index counts then.
-func (s *Store) walkedSearchSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (sum Summary, ok bool, err error) {
+// searchSummary counts a search's matches, when it can, without asking the
+// search index for every match of its words:
+//   - from the look at each arm's newest rows, when it read every row of
+//     the arms or found more than the cap;
+//   - else by asking the search index, with the arms' keys, for more than
+//     the cap of the words' whole-word matches (searchOverCap);
+//   - else by checking the words on more of the arms' newest rows, newest
+//     first, as the look does: a walk sized from the density of matches the
+//     look found to hold about half as many again as the cap, which either
+//     finds more than the cap or reads every row.
+//
+// ok is false when none of these can tell, or the words are too rare for a
+// walk of summaryWalk rows: the search index sums the matches then.
+func (s *Store) searchSummary(ctx context.Context, q Query, arms []arm, probes []armProbe) (sum Summary, ok bool, err error) {
 	unpaged := q
 	unpaged.After = nil
 	if probes == nil {
@@ -518,6 +520,9 @@ func (s *Store) walkedSearchSummary(ctx context.Context, q Query, arms []arm, pr
 	if found == 0 {
 		return Summary{}, false, nil
 	}
+	if over, err := s.searchOverCap(ctx, unpaged, arms); over || err != nil {
+		return Summary{Items: SearchSummaryCap, More: true}, over, err
+	}
 	window := searchProbe * ceilDiv(summaryWalkMatches, found)
 	if window*int64(len(arms)) > summaryWalk {
 		return Summary{}, false, nil
@@ -528,6 +533,27 @@ func (s *Store) walkedSearchSummary(ctx context.Context, q Query, arms []arm, pr
 	}
 	sum, ok = probeSummary(walks, window)
 	return sum, ok, nil
+}
+
+// searchOverCap reports whether a search matches more than the cap by its
+// words matched whole alone, which match some of what it matches. The
+// search index intersects them with the arms' keys (see whereArmSearch);
+// the last word as the start of a word would hand over every item with a
+// word that starts so, too many for the index to keep apart row by row.
+// Counting stops at the cap and one.
+func (s *Store) searchOverCap(ctx context.Context, q Query, arms []arm) (bool, error) {
+	whole := q
+	whole.Search = wholeWordTerms(q.Search)
+	parts := make([]*bun.SelectQuery, len(arms))
+	for i, a := range arms {
+		parts[i] = s.armQuery(whole, a, "id")
+	}
+	capped := s.db.NewSelect().TableExpr("(?) AS matching", s.unionOfArms(parts)).ColumnExpr("1").Limit(SearchSummaryCap + 1)
+	var n int64
+	if err := s.db.NewSelect().TableExpr("(?) AS capped", capped).ColumnExpr("COUNT(*)").Scan(ctx, &n); err != nil {
+		return false, fmt.Errorf("app: count whole-word search matches: %w", err)
+	}
+	return n > SearchSummaryCap, nil
 }
 
 // summaryWalkMatches is how many matches a search's summary walk is sized to

@@ -427,7 +427,7 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 			}
 			switch {
 			case in <= float64(maxSort):
-			case usesIndex(n, "items_search"):
+			case usesIndex(n, "items_search_keys"):
 				// A search index hands over its matches unordered: an arm
 				// that takes a rare word's matches from it sorts them,
 				// however few or many the word has.
