@@ -55,18 +55,13 @@ func rollupSources(q Query) []rollupSource {
 	}
 	byDay := !q.From.IsZero()
 	totals := rollupSource{byCreator: "rollup_creator_totals", byTeam: "rollup_team_totals", sign: 1}
-	attributes := func(attribute string, values []string, sign int) rollupSource {
-		return rollupSource{byCreator: "rollup_creator_attributes", byTeam: "rollup_team_attributes",
-			attribute: attribute, values: values, sign: sign}
-	}
+	byCreator, byTeam := "rollup_creator_attributes", "rollup_team_attributes"
 	if byDay {
 		totals = rollupSource{byCreator: "rollup_creators", byTeam: "rollup_teams", sign: 1}
-		days := attributes
-		attributes = func(attribute string, values []string, sign int) rollupSource {
-			src := days(attribute, values, sign)
-			src.byCreator, src.byTeam = "rollup_creator_attribute_days", "rollup_team_attribute_days"
-			return src
-		}
+		byCreator, byTeam = "rollup_creator_attribute_days", "rollup_team_attribute_days"
+	}
+	attributes := func(attribute string, values []string, sign int) rollupSource {
+		return rollupSource{byCreator: byCreator, byTeam: byTeam, attribute: attribute, values: values, sign: sign}
 	}
 	// A field's values kept, or else those left out (all kept when leave).
 	values := func(c Choice[string]) (vs []string, leave bool) {

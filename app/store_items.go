@@ -418,6 +418,9 @@ type Summary struct {
 // summary says "more than" instead.
 const SearchSummaryCap = 1000
 
+// moreThanTheCap is a search's summary when it matches more than the cap.
+var moreThanTheCap = Summary{Items: SearchSummaryCap, More: true}
+
 // searchProbe is how many of each arm's newest items that look reads: along
 // the arm's own index, as a common word's matches lie close together there
 // while a search index would hand over every one of them.
@@ -473,7 +476,7 @@ func (s *Store) scanSummary(ctx context.Context, q Query, arms []arm, probes []a
 		return Summary{}, fmt.Errorf("app: summarise items: %w", err)
 	}
 	if q.Search != "" && row.Items > SearchSummaryCap {
-		return Summary{Items: SearchSummaryCap, More: true}, nil
+		return moreThanTheCap, nil
 	}
 	sum := row.Summary
 	sum.Credits = addCredits(row.Whole, row.Micro)
@@ -520,8 +523,12 @@ func (s *Store) searchSummary(ctx context.Context, q Query, arms []arm, probes [
 	if found == 0 {
 		return Summary{}, false, nil
 	}
-	if over, err := s.searchOverCap(ctx, unpaged, arms); over || err != nil {
-		return Summary{Items: SearchSummaryCap, More: true}, over, err
+	over, err := s.searchOverCap(ctx, unpaged, arms)
+	if err != nil {
+		return Summary{}, false, err
+	}
+	if over {
+		return moreThanTheCap, true, nil
 	}
 	window := searchProbe * ceilDiv(summaryWalkMatches, found)
 	if window*int64(len(arms)) > summaryWalk {
@@ -583,7 +590,7 @@ func probeSummary(probes []armProbe, window int64) (sum Summary, ok bool) {
 		exhausted = exhausted && p.Probed < window
 	}
 	if sum.Items > SearchSummaryCap {
-		return Summary{Items: SearchSummaryCap, More: true}, true
+		return moreThanTheCap, true
 	}
 	if !exhausted {
 		return Summary{}, false
