@@ -70,30 +70,34 @@ func (s *Store) whereSearch(sel *bun.SelectQuery, terms, table string) *bun.Sele
 }
 
 // whereArmSearch keeps an arm's rows that have the words. On PostgreSQL the
-// search index holds, beside each item's words, keys for its creator, team,
-// visibility, status, kind and source (item_search_keys), so the words are
-// also asked together with the keys the arm and its filters imply: the
-// index then hands over only the arm's matches, rather than every match of
-// the words among all items. The keys only ever repeat what armQuery's own
-// conditions ask, and the words are also asked alone, as a query of stop
-// words only is empty and would otherwise ask for the keys alone.
+// search index holds, beside each item's words, keys for its creator, the
+// team that shares it, its status, kind and source (item_search_arm_keys),
+// so the words are also asked together with the keys the arm and its
+// filters imply: the index then hands over only the arm's matches, rather
+// than every match of the words among all items. The keys only ever repeat
+// what armQuery's own conditions ask, and the words are also asked alone, as
+// a query of stop words only is empty and would otherwise ask for the keys
+// alone.
 func (s *Store) whereArmSearch(sel *bun.SelectQuery, q Query, a arm) *bun.SelectQuery {
 	sel = s.whereSearch(sel, q.Search, "")
 	if s.dialect != "postgres" {
 		return sel
 	}
-	return sel.Where("item_search_keys(search, creator_id, team_id, visibility, status, kind, source) @@ (to_tsquery('english', ?) && ?::tsquery)",
+	return sel.Where("item_search_arm_keys(search, creator_id, team_id, visibility, status, kind, source) @@ (to_tsquery('english', ?) && ?::tsquery)",
 		q.Search, searchKeys(q, a))
 }
 
-// searchKeys is the query, in the keys of item_search_keys, that every row
-// of the arm under the query's filters matches.
+// searchKeys is the query, in the keys of item_search_arm_keys, that every
+// row of the arm under the query's filters matches. A team's arm is one key,
+// the items it shares, not its items and the team's visibility apart: that
+// key would be on most items, and the index would read its long list for
+// nearly every match of the words.
 func searchKeys(q Query, a arm) string {
 	var keys []string
 	if a.ownerID != 0 {
 		keys = append(keys, searchKey("creator", strconv.FormatInt(a.ownerID, 10)))
 	} else {
-		keys = append(keys, searchKey("team", strconv.FormatInt(a.teamID, 10)), searchKey("visibility", string(VisibilityTeam)),
+		keys = append(keys, searchKey("shared", strconv.FormatInt(a.teamID, 10)),
 			"!"+searchKey("creator", strconv.FormatInt(q.Viewer.User.ID, 10)))
 	}
 	keys = appendChoiceKeys(keys, "kind", q.Filter.Kinds)
