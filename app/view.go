@@ -86,6 +86,18 @@ func (s *Store) ResolveView(ctx context.Context, v Viewer, f Filter, problems []
 // at the same time on two connections: the fragment waits for the slower,
 // not for both one after the other.
 func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (page Page, sum Summary, err error) {
+	// Either alone (Load more, the API's pages, a saved view's count) is
+	// read on the request's own goroutine.
+	switch {
+	case rows < 0 && !summary:
+		return Page{}, Summary{}, nil
+	case rows < 0:
+		sum, err = s.Summary(ctx, q)
+		return Page{}, sum, err
+	case !summary:
+		page, err = s.Items(ctx, q, rows)
+		return page, Summary{}, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
 		// The page and the summary of a search start from the same look
@@ -97,12 +109,8 @@ func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (
 		g.Go(func() (err error) { page, err = s.searchItems(gctx, q, arms, rows, true, probes); return err })
 		g.Go(func() (err error) { sum, err = s.scanSummary(gctx, q, arms, probes); return err })
 	} else {
-		if rows >= 0 {
-			g.Go(func() (err error) { page, err = s.Items(gctx, q, rows); return err })
-		}
-		if summary {
-			g.Go(func() (err error) { sum, err = s.Summary(gctx, q); return err })
-		}
+		g.Go(func() (err error) { page, err = s.Items(gctx, q, rows); return err })
+		g.Go(func() (err error) { sum, err = s.Summary(gctx, q); return err })
 	}
 	if err := g.Wait(); err != nil {
 		return Page{}, Summary{}, err
