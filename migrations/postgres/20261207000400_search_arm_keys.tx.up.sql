@@ -7,13 +7,13 @@
 -- for one arm at ten million items). One key, 'shared 7', on the items a team
 -- shares, says both (33 ms).
 --
--- Statistics on the keyed expression, once ANALYZE gathered them, made every
--- plan of a search read them (10–16 ms of planning a statement) and led the
--- planner to run a count's arms in parallel, each reading its whole list,
--- where one after the other the first arm's matches end the count (150–200
--- ms against 12 ms). A search picks how to read each arm itself, from a look
--- at its newest items; the planner needs no estimate of the keys for that.
--- Dropping the index drops its statistics, and none are gathered again.
+-- Statistics on the keyed expression, once ANALYZE gathered them, led the
+-- planner to run a count's arms in parallel for words it expected often,
+-- each arm reading its whole list, where one after the other the first arm's
+-- matches end the count (150–200 ms against 12 ms at ten million items). A
+-- search picks how to read each arm itself, from a look at its newest items;
+-- the planner needs no estimate of the keys for that. Dropping the index
+-- drops its statistics, and none are gathered again.
 --
 -- The function has a new name: a server still running the old code fails
 -- its keyed searches, rather than finding nothing under keys no longer kept.
