@@ -99,7 +99,7 @@ func (s *Store) readView(ctx context.Context, q Query, rows int, summary bool) (
 		return page, Summary{}, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	if arms := visibleArms(q); q.Search != "" && rows >= 0 && summary && q.After == nil && len(arms) > 0 {
+	if arms := visibleArms(q); q.Search != "" && q.After == nil && len(arms) > 0 {
 		// The page and the summary of a search start from the same look
 		// at the arms' newest items.
 		probes, err := s.searchProbe(ctx, q, arms, searchProbe)
