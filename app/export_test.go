@@ -41,3 +41,14 @@ func SetSummaryWalk(t interface{ Cleanup(func()) }, rows int64) (restore func())
 	t.Cleanup(restore)
 	return restore
 }
+
+// SearchLook is the look a search takes at the newest items of the query's
+// arms (see searchProbe), arm by arm as visibleArms orders them: how many
+// rows it read of each and how many of those matched.
+func (s *Store) SearchLook(ctx context.Context, q Query) (read, matched []int64, err error) {
+	probes, err := s.searchProbe(ctx, q, visibleArms(q), searchProbe)
+	for _, p := range probes {
+		read, matched = append(read, p.Probed), append(matched, p.Found)
+	}
+	return read, matched, err
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -533,4 +535,163 @@ func TestAnalyzeGathersNoStatisticsOfTheSearchKeys(t *testing.T) {
 	if n := count("items_search_arm_keys", "item_search_arm_keys"); n != 0 {
 		t.Errorf("ANALYZE gathered %d statistics of the search index's keys; want none", n)
 	}
+}
+
+// A search's look at the arms' newest items reads them together, newest
+// first, and stops at the first match past the summary's cap: what it read
+// of each arm is exactly what lies before that match (within the arm's
+// window), on both databases. The page then takes each arm's part from the
+// rows the look read, and the pages still hold every match, newest first;
+// the summary says "more than the cap". On PostgreSQL the stop is a run
+// condition of the window function: the rows after it are never read.
+func TestSearchLookStopsPastTheCap(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *app.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		start := w.now.Add(-30 * 24 * time.Hour)
+		var items []*app.Item
+		add := func(owner app.Viewer, at time.Duration, title string, shared bool) {
+			it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
+				CreatorID: owner.User.ID, CreatedAt: start.Add(at), Visibility: app.VisibilityPrivate}
+			if shared {
+				it.TeamID, it.Visibility = w.red.ID, app.VisibilityTeam
+			}
+			it.StartedAt = it.CreatedAt
+			items = append(items, it)
+		}
+		// alice's own runs match densely; bob's, shared with her team, match
+		// rarely among the newest (where they are interleaved with hers),
+		// often in the hours before, and his newest outlast hers.
+		for i := range 1600 {
+			title := "Routine chore"
+			if i%3 != 0 {
+				title = fmt.Sprintf("Deploy the service %d", i)
+			}
+			add(w.alice, time.Duration(2*i)*time.Minute, title, false)
+		}
+		for i := range 3000 {
+			title := "Routine chore"
+			if i < 1200 && i%4 == 0 || i >= 1200 && i%60 == 0 {
+				title = fmt.Sprintf("Deploy the gateway %d", i)
+			}
+			add(w.bob, time.Duration(2*i-1200*2+1)*time.Minute, title, true)
+		}
+		mustOK(t, s.CreateItemsAtOnce(ctx, items))
+		matches := func(it *app.Item) bool { return strings.Contains(it.Title, "Deploy") }
+
+		// What the look should read: each arm's newest SearchProbe items,
+		// merged newest first, up to the match past the cap.
+		newestFirst := slices.Clone(items)
+		slices.SortFunc(newestFirst, func(a, b *app.Item) int {
+			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(b.ID, a.ID)
+		})
+		wantRead, wantMatched := []int64{0, 0}, []int64{0, 0}
+		var all []string
+		found := 0
+		for _, it := range newestFirst {
+			if matches(it) {
+				all = append(all, it.ID)
+			}
+			arm := 0
+			if it.CreatorID != w.alice.User.ID {
+				arm = 1
+			}
+			if wantRead[arm] == app.SearchProbe || found > app.SearchSummaryCap {
+				continue
+			}
+			if matches(it) {
+				if found++; found > app.SearchSummaryCap+1 {
+					continue
+				}
+				wantMatched[arm]++
+			}
+			wantRead[arm]++
+		}
+		if wantRead[0]+wantRead[1] >= 2*app.SearchProbe || wantRead[1] >= app.SearchProbe {
+			t.Fatalf("the data lets the look read %v rows: it should stop before the end of the windows", wantRead)
+		}
+
+		f, problems := app.ParseFilter(url.Values{"tab": {"all"}, "q": {"deploy"}})
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		q, _, _, err := s.ResolveFilter(ctx, w.alice, f)
+		mustOK(t, err)
+		statements := &apptest.StatementRecorder{}
+		s.DB().AddQueryHook(statements)
+		statements.Start()
+		read, matched, err := s.SearchLook(ctx, q)
+		look := statements.Stop()
+		s.DB().ResetQueryHooks()
+		mustOK(t, err)
+		if !slices.Equal(read, wantRead) || !slices.Equal(matched, wantMatched) {
+			t.Errorf("the look read %v rows and found %v matches of its arms; want %v and %v", read, matched, wantRead, wantMatched)
+		}
+		if s.Dialect() == "postgres" {
+			if len(look) != 1 {
+				t.Fatalf("the look ran %d statements, want 1", len(look))
+			}
+			var plan strings.Builder
+			rows, err := s.DB().QueryContext(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "+look[0])
+			mustOK(t, err)
+			for rows.Next() {
+				var line string
+				mustOK(t, rows.Scan(&line))
+				plan.WriteString(line + "\n")
+			}
+			mustOK(t, rows.Err())
+			rows.Close()
+			// The arms' windows hold 1,600 and 2,000 rows; the merge reads a
+			// row or two past the last it passes on, not all of them.
+			rowsOf := func(node string) int64 {
+				m := regexp.MustCompile(node + ` \(actual rows=(\d+)`).FindStringSubmatch(plan.String())
+				if m == nil {
+					t.Fatalf("the look's plan has no %s:\n%s", node, plan.String())
+				}
+				n, err := strconv.ParseInt(m[1], 10, 64)
+				mustOK(t, err)
+				return n
+			}
+			passed, merged := rowsOf("WindowAgg"), rowsOf("Merge Append")
+			if !strings.Contains(plan.String(), "Run Condition") || passed != wantRead[0]+wantRead[1] || merged >= 1600+app.SearchProbe {
+				t.Errorf("the look passed on %d rows of the %d it merged, want %d and a stop past the cap:\n%s", passed, merged, wantRead[0]+wantRead[1], plan.String())
+			}
+		}
+
+		view, err := s.ViewOf(ctx, w.alice, url.Values{"tab": {"all"}, "q": {"deploy"}}, app.ViewOptions{Summary: true})
+		mustOK(t, err)
+		if !view.Summary.More {
+			t.Errorf("summary %+v: want more than the cap", view.Summary)
+		}
+		var got []string
+		for pages := 0; ; pages++ {
+			if pages > len(all)/app.PageSize+1 {
+				t.Fatal("more pages than matches")
+			}
+			q, _, _, err := s.ResolveFilter(ctx, w.alice, f)
+			mustOK(t, err)
+			page, err := s.Items(ctx, q, app.PageSize)
+			mustOK(t, err)
+			for _, it := range page.Items {
+				got = append(got, it.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			f.Cursor = page.Next.Encode()
+		}
+		if !slices.Equal(got, all) {
+			t.Errorf("%d items, want %d matches newest first", len(got), len(all))
+		}
+		var first []string
+		for _, it := range view.Page.Items {
+			first = append(first, it.ID)
+		}
+		if !slices.Equal(first, all[:app.PageSize]) {
+			t.Errorf("the view's page (read with its summary, from the same look) is not the %d newest matches", app.PageSize)
+		}
+	})
 }

@@ -326,8 +326,14 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 	var found []*Item
 	for i, a := range arms {
 		p := probes[i]
+		// The arm's part of the page lies among the rows the look read when
+		// they hold a page of matches, when the look read the arm to its
+		// end, or when the look stopped before the end of the arm's window:
+		// it stops past more matches than a page, older than the page.
 		if p.Found > int64(limit) || p.Probed < searchProbe {
-			walked = append(walked, s.searchWindow(q, a, limit, searchProbe))
+			if p.Probed > 0 {
+				walked = append(walked, s.searchWindow(q, a, limit, p.Probed))
+			}
 			continue
 		}
 		// At the density the look found, twice as many rows as should hold
@@ -600,8 +606,8 @@ func probeSummary(probes []armProbe, window int64) (sum Summary, ok bool) {
 }
 
 // armProbe is what a look at an arm's newest items found: how many it read
-// (fewer than the window when the arm has no more) and how many matched,
-// with their sums.
+// (fewer than the window when the arm has no more, or when the look
+// stopped before: see searchProbe) and how many matched, with their sums.
 type armProbe struct {
 	Arm     int   `bun:"arm"`
 	Probed  int64 `bun:"probed"`
@@ -615,26 +621,35 @@ type armProbe struct {
 // searchProbe looks at the newest window items of each arm after the
 // query's cursor, filtered as asked but for the search, and counts them and
 // the matches among them, with the matches' sums. The newest are picked
-// from the arm's index alone, and only they are read.
+// from the arm's index alone, and only they are read. The arms are read
+// together, newest first, and the look stops at the cap's first match over
+// it: that many tell the summary all it says (more than the cap), so a
+// common word is checked on as few rows as hold them, not on the whole
+// window of every arm. PostgreSQL stops there (the count of matches is a
+// run condition of the window function); SQLite reads every window.
 func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int64) ([]armProbe, error) {
 	unsearched := q
 	unsearched.Search = ""
 	parts := make([]*bun.SelectQuery, len(arms))
-	read := []string{s.searchColumn(), "status", "inference_credits", "compute_credits"}
+	read := []string{"created_at", "id", s.searchColumn(), "status", "inference_credits", "compute_credits"}
 	for i, a := range arms {
 		match := s.whereSearch(s.db.NewSelect().ColumnExpr("1"), q.Search, "probed.")
 		newest := func(columns ...string) *bun.SelectQuery {
 			return s.newestOfArm(unsearched, a, columns...).Limit(window)
 		}
 		var sel *bun.SelectQuery
+		order := "probed.created_at DESC, probed.id DESC"
 		if !q.Filter.picksRows() {
 			// The arm's newest rows are the newest items: read them in turn.
-			sel = s.db.NewSelect().TableExpr("(?) AS probed", newest(read...))
+			sel = s.db.NewSelect().TableExpr("(?) AS probed", newest(read...)).
+				ColumnExpr("probed.created_at, probed.id")
 		} else {
 			// Filters pick some of the arm's rows: pick them from the index
-			// and read only those.
-			sel = s.db.NewSelect().TableExpr("(?) AS newest", newest("id")).
-				Join("JOIN items AS probed ON probed.id = newest.id")
+			// and read only those, in the index's order.
+			sel = s.db.NewSelect().TableExpr("(?) AS newest", newest("created_at", "id")).
+				Join("JOIN items AS probed ON probed.id = newest.id").
+				ColumnExpr("newest.created_at, newest.id")
+			order = "newest.created_at DESC, newest.id DESC"
 		}
 		// The LIMIT, which the rows already keep, stops PostgreSQL from
 		// pulling the arm up into the sums below, which would check the
@@ -642,11 +657,19 @@ func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int
 		parts[i] = sel.ColumnExpr("? AS arm", i).
 			ColumnExpr("CASE WHEN EXISTS (?) THEN 1 ELSE 0 END AS found", match).
 			ColumnExpr("probed.status, probed.inference_credits, probed.compute_credits").
+			OrderExpr(order).
 			Limit(window)
 	}
+	// The matches before each row, by COUNT(*) FILTER rather than
+	// COUNT(expression): PostgreSQL knows the former only grows along the
+	// window, and so stops where it passes the cap.
+	counted := s.db.NewSelect().TableExpr("(?) AS newest", s.unionOfArms(parts)).
+		ColumnExpr("arm, found, status, inference_credits, compute_credits").
+		ColumnExpr("COUNT(*) FILTER (WHERE found = 1) OVER (ORDER BY created_at DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS matches_before")
 	probes := make([]armProbe, len(arms))
 	var rows []armProbe
-	probe := s.db.NewSelect().TableExpr("(?) AS probe", s.unionOfArms(parts)).ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed")
+	probe := s.db.NewSelect().TableExpr("(?) AS probe", counted).ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed").
+		Where("matches_before <= ?", SearchSummaryCap)
 	err := withSums(probe, "found").GroupExpr("arm").Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("app: probe search matches: %w", err)
