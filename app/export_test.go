@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -52,3 +53,21 @@ func (s *Store) SearchLook(ctx context.Context, q Query) (read, matched []int64,
 	}
 	return read, matched, err
 }
+
+// InterruptSeeds stops every resumable seed, until the test ends or the
+// returned function is called, once it has stored the given number of
+// chunks, with ErrSeedInterrupted.
+func InterruptSeeds(t interface{ Cleanup(func()) }, chunks int) (stop func()) {
+	afterSeedChunk = func(chunk int) error {
+		if chunk+1 >= chunks {
+			return ErrSeedInterrupted
+		}
+		return nil
+	}
+	stop = func() { afterSeedChunk = nil }
+	t.Cleanup(stop)
+	return stop
+}
+
+// ErrSeedInterrupted is the error of a seed InterruptSeeds stopped.
+var ErrSeedInterrupted = errors.New("seed interrupted")

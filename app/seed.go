@@ -178,12 +178,19 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) error {
 		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			return s.seedItems(ctx, conn, tx, o, people, chunk)
 		})
+		if err == nil && afterSeedChunk != nil {
+			err = afterSeedChunk(chunk)
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// afterSeedChunk, set by the tests, runs once each chunk of a resumable seed
+// is stored; an error stops the seed there, as an interruption would.
+var afterSeedChunk func(chunk int) error
 
 // seededPeople are the users and teams items are made for, and the teams
 // (indexes into teams) of each user.
@@ -274,6 +281,11 @@ func (s *Store) seedItems(ctx context.Context, conn bun.Conn, tx bun.Tx, o SeedO
 	var events []*Event
 	longLogs := 0
 	span := time.Duration(o.Days) * 24 * time.Hour
+	// The rest are stored oldest first, each at a random moment of its own
+	// slot of the span, as a real instance stores items as they come: its
+	// newest items, the ones every view reads first, lie together at the
+	// end of the table rather than scattered all over it.
+	slot := max(int64(span)/int64(max(o.Items-8, 1)), 1)
 	last := min(o.Items, (chunk+1)*o.ChunkItems) - 1
 	for i := chunk * o.ChunkItems; i <= last; i++ {
 		// The first items are the newest; a handful of them are still running.
@@ -281,7 +293,7 @@ func (s *Store) seedItems(ctx context.Context, conn bun.Conn, tx bun.Tx, o SeedO
 		if i < 8 {
 			age = time.Duration(i*4+1)*time.Minute + time.Duration(r.IntN(60))*time.Second
 		} else {
-			age = time.Duration(r.Int64N(int64(span)))
+			age = time.Duration(slot*int64(o.Items-1-i) + r.Int64N(slot))
 		}
 		ui := r.IntN(len(p.users))
 		if i < 8 {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -232,9 +233,11 @@ func TestAnInterruptedSeedGoesOnWhereItStopped(t *testing.T) {
 		resumable := whole
 		resumable.Resumable = true
 		// Stopped after its first two chunks...
-		stopped := resumable
-		stopped.Items = 200
-		mustOK(t, s.Seed(ctx, stopped))
+		uninterrupted := app.InterruptSeeds(t, 2)
+		if err := s.Seed(ctx, resumable); !errors.Is(err, app.ErrSeedInterrupted) {
+			t.Fatalf("seed stopped after two chunks: %v, want it interrupted", err)
+		}
+		uninterrupted()
 		if got := len(seededRows(t, s)); got != 200 {
 			t.Fatalf("%d items after two chunks, want 200", got)
 		}

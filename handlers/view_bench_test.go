@@ -454,8 +454,9 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 // benchDataVersion names the seed's shape in the schema's name, so that a
 // data set seeded before the seed changed is not reused: version 2 has
 // agents, models, repositories, branches and first prompts; version 3 draws
-// each chunk of items from a random source of its own (resumable seeds).
-const benchDataVersion = 3
+// each chunk of items from a random source of its own (resumable seeds);
+// version 4 stores the items oldest first, as an instance does.
+const benchDataVersion = 4
 
 // benchRollupTrigger is the trigger that keeps the rollups as items are
 // inserted, which the seed leaves off.
