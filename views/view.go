@@ -177,9 +177,12 @@ func MorePage(v app.View, now time.Time) ViewPage {
 // can tell whether the page it serves is still true.
 func ResultsDigest(sum app.Summary, items []*app.Item) string {
 	// Appended to one buffer and hashed once: a formatted write per row
-	// cost more than the rest of the digest.
+	// cost more than the rest of the digest. Texts go in whole after their
+	// length, which keeps them apart as quoting them did; quoting took half
+	// of the digest's time.
 	b := make([]byte, 0, 64+len(items)*160)
 	field := func(n int64) { b = append(strconv.AppendInt(b, n, 10), ' ') }
+	text := func(s string) { field(int64(len(s))); b = append(b, s...) }
 	field(sum.Items)
 	field(sum.Working)
 	field(int64(sum.Credits))
@@ -191,8 +194,9 @@ func ResultsDigest(sum app.Summary, items []*app.Item) string {
 		field(it.FinishedAt.UnixMicro())
 		field(int64(it.Inference))
 		field(int64(it.Compute))
-		b = append(strconv.AppendQuote(b, it.Title), ' ')
-		b = append(strconv.AppendQuote(b, it.Reason), '\n')
+		text(it.Title)
+		text(it.Reason)
+		b = append(b, '\n')
 	}
 	sumOf := sha256.Sum256(b)
 	return hex.EncodeToString(sumOf[:12])
