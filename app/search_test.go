@@ -308,17 +308,8 @@ func TestSearchPagesHoldEveryMatchNewestFirst(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		ctx := context.Background()
 		w := newWorld(t, s)
-		start := w.now.Add(-30 * 24 * time.Hour)
 		var items []*app.Item
-		add := func(owner app.Viewer, at time.Duration, title string, shared bool) {
-			it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
-				CreatorID: owner.User.ID, CreatedAt: start.Add(at), Visibility: app.VisibilityPrivate}
-			if shared {
-				it.TeamID, it.Visibility = w.red.ID, app.VisibilityTeam
-			}
-			it.StartedAt = it.CreatedAt
-			items = append(items, it)
-		}
+		add := searchRuns(w, &items)
 		// With SearchProbe rows looked at and three times as many checked
 		// one by one at most: alice's own items, one every two minutes, match
 		// a little less than a page among her newest, and a page among all
@@ -389,23 +380,7 @@ func TestSearchPagesHoldEveryMatchNewestFirst(t *testing.T) {
 			if len(problems) > 0 {
 				t.Fatal(problems)
 			}
-			var got []string
-			for pages := 0; ; pages++ {
-				if pages > len(want)/app.PageSize+1 {
-					t.Fatalf("q=%s: more pages than matches", search)
-				}
-				q, _, _, err := s.ResolveFilter(ctx, w.alice, f)
-				mustOK(t, err)
-				page, err := s.Items(ctx, q, app.PageSize)
-				mustOK(t, err)
-				for _, it := range page.Items {
-					got = append(got, it.ID)
-				}
-				if page.Next == nil {
-					break
-				}
-				f.Cursor = page.Next.Encode()
-			}
+			got := everyPage(t, s, w.alice, f, len(want))
 			if !slices.Equal(got, want) {
 				t.Errorf("q=%s: %d items, want %d matches newest first", search, len(got), len(want))
 				for i := range min(len(got), len(want)) {
@@ -548,17 +523,8 @@ func TestSearchLookStopsPastTheCap(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *app.Store) {
 		ctx := context.Background()
 		w := newWorld(t, s)
-		start := w.now.Add(-30 * 24 * time.Hour)
 		var items []*app.Item
-		add := func(owner app.Viewer, at time.Duration, title string, shared bool) {
-			it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
-				CreatorID: owner.User.ID, CreatedAt: start.Add(at), Visibility: app.VisibilityPrivate}
-			if shared {
-				it.TeamID, it.Visibility = w.red.ID, app.VisibilityTeam
-			}
-			it.StartedAt = it.CreatedAt
-			items = append(items, it)
-		}
+		add := searchRuns(w, &items)
 		// alice's own runs match densely; bob's, shared with her team, match
 		// rarely among the newest (where they are interleaved with hers),
 		// often in the hours before, and his newest outlast hers.
@@ -666,24 +632,7 @@ func TestSearchLookStopsPastTheCap(t *testing.T) {
 		if !view.Summary.More {
 			t.Errorf("summary %+v: want more than the cap", view.Summary)
 		}
-		var got []string
-		for pages := 0; ; pages++ {
-			if pages > len(all)/app.PageSize+1 {
-				t.Fatal("more pages than matches")
-			}
-			q, _, _, err := s.ResolveFilter(ctx, w.alice, f)
-			mustOK(t, err)
-			page, err := s.Items(ctx, q, app.PageSize)
-			mustOK(t, err)
-			for _, it := range page.Items {
-				got = append(got, it.ID)
-			}
-			if page.Next == nil {
-				break
-			}
-			f.Cursor = page.Next.Encode()
-		}
-		if !slices.Equal(got, all) {
+		if got := everyPage(t, s, w.alice, f, len(all)); !slices.Equal(got, all) {
 			t.Errorf("%d items, want %d matches newest first", len(got), len(all))
 		}
 		var first []string
@@ -694,4 +643,45 @@ func TestSearchLookStopsPastTheCap(t *testing.T) {
 			t.Errorf("the view's page (read with its summary, from the same look) is not the %d newest matches", app.PageSize)
 		}
 	})
+}
+
+// searchRuns returns a maker of ambient runs for the search tests, created
+// at a moment after the start of the last 30 days, private or shared with
+// the red team, added to items.
+func searchRuns(w *world, items *[]*app.Item) func(owner app.Viewer, at time.Duration, title string, shared bool) {
+	start := w.now.Add(-30 * 24 * time.Hour)
+	return func(owner app.Viewer, at time.Duration, title string, shared bool) {
+		it := &app.Item{Kind: app.KindAmbient, Source: app.SourceCLI, Status: app.StatusSuccess, Title: title,
+			CreatorID: owner.User.ID, CreatedAt: start.Add(at), Visibility: app.VisibilityPrivate}
+		if shared {
+			it.TeamID, it.Visibility = w.red.ID, app.VisibilityTeam
+		}
+		it.StartedAt = it.CreatedAt
+		*items = append(*items, it)
+	}
+}
+
+// everyPage reads a viewer's view page after page, as Load more does, and
+// returns the ids it shows in order; it fails past the pages that matches
+// items fill.
+func everyPage(t *testing.T, s *app.Store, v app.Viewer, f app.Filter, matches int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > matches/app.PageSize+1 {
+			t.Fatalf("q=%s: more pages than matches", f.Query)
+		}
+		q, _, _, err := s.ResolveFilter(ctx, v, f)
+		mustOK(t, err)
+		page, err := s.Items(ctx, q, app.PageSize)
+		mustOK(t, err)
+		for _, it := range page.Items {
+			got = append(got, it.ID)
+		}
+		if page.Next == nil {
+			return got
+		}
+		f.Cursor = page.Next.Encode()
+	}
 }
