@@ -531,8 +531,7 @@ func benchStore(b *testing.B, base, schema string, opts app.SeedOptions) *app.St
 	// statistics targets the migrations set on their expressions (one
 	// line each), which a definition does not hold.
 	for _, stmt := range []string{
-		"CREATE TABLE IF NOT EXISTS bench_item_indexes (name text PRIMARY KEY, def text NOT NULL)",
-		"ALTER TABLE bench_item_indexes ADD COLUMN IF NOT EXISTS stats text NOT NULL DEFAULT ''",
+		"CREATE TABLE IF NOT EXISTS bench_item_indexes (name text PRIMARY KEY, def text NOT NULL, stats text NOT NULL)",
 		"INSERT INTO bench_item_indexes (name, def, stats) SELECT indexname, indexdef, " +
 			"COALESCE((SELECT string_agg(format('ALTER INDEX %I ALTER COLUMN %s SET STATISTICS %s', indexname, a.attnum, a.attstattarget), E'\\n') " +
 			"FROM pg_attribute AS a WHERE a.attrelid = format('%I', indexname)::regclass AND a.attstattarget >= 0), '') " +
