@@ -5,16 +5,16 @@ import (
 	"html"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/agentdeck/agentdeck/app"
+	"github.com/agentdeck/agentdeck/views"
 )
 
 var (
-	insightsTotal = regexp.MustCompile(`<span data-insights-items>(\d+) runs?</span>[\s\S]*?<span data-insights-credits>([0-9.]+) credits</span>`)
-	listItems     = regexp.MustCompile(`<span data-summary-items>(\d+) items?</span>`)
+	insightsTotal = regexp.MustCompile(`<span data-insights-items>([\d,]+) runs?</span>[\s\S]*?<span data-insights-credits>([0-9.]+) credits</span>`)
+	listItems     = regexp.MustCompile(`<span data-summary-items>([\d,]+) items?</span>`)
 	listCredits   = regexp.MustCompile(`<span data-summary-credits>([0-9.]+) credits</span>`)
 	barLink       = regexp.MustCompile(`<a href="([^"]+)" aria-label="[^"]+: ([0-9.]+) credits, (\d+) runs`)
 	sourceRow     = regexp.MustCompile(`<th scope="row"><a href="([^"]*source=[^"]+)">[^<]+</a></th>\s*<td class="num">(\d+)</td>`)
@@ -97,7 +97,7 @@ func TestInsightsNameWhatTheyCouldNotUse(t *testing.T) {
 	mustDo(t, err)
 	sum, err := a.Store.Summary(context.Background(), q)
 	mustDo(t, err)
-	if m := insightsTotal.FindStringSubmatch(page); m == nil || m[1] != strconv.FormatInt(sum.Items, 10) {
+	if m := insightsTotal.FindStringSubmatch(page); m == nil || m[1] != views.Number(sum.Items) {
 		t.Errorf("insights of what is left of the filter: %v, want %d runs", m, sum.Items)
 	}
 }

@@ -2,7 +2,6 @@ package views
 
 import (
 	"encoding/json"
-	"fmt"
 	"html/template"
 	"net/url"
 	"strconv"
@@ -23,6 +22,7 @@ var funcs = template.FuncMap{
 	"sources":       func() []app.Source { return app.Sources },
 	"statuses":      func() []app.Status { return app.Statuses },
 	"plural":        plural,
+	"number":        Number,
 	"utc":           func() *time.Location { return time.UTC },
 	"ansi":          ANSI,
 	"toolCall":      toolCall,
@@ -250,11 +250,29 @@ func safeURL(s string) *url.URL {
 	return u
 }
 
+// Number writes n with its thousands apart: 22,000.
+func Number(n int64) string {
+	digits := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return b.String()
+}
+
 func plural(n int64, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return Number(n) + " " + many
 }
 
 // ToolCall is a tool message made readable: the tool's name and its

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"html"
+	"math"
 	"reflect"
 	"regexp"
 	"strings"
@@ -213,4 +214,13 @@ func durationBySprintf(d time.Duration) string {
 		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+func TestNumberSetsThousandsApart(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 22000: "22,000",
+		1234567: "1,234,567", -1234: "-1,234", math.MaxInt64: "9,223,372,036,854,775,807"} {
+		if got := Number(n); got != want {
+			t.Errorf("Number(%d) = %q, want %q", n, got, want)
+		}
+	}
 }
