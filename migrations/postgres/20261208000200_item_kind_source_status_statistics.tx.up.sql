@@ -1,6 +1,6 @@
 -- An item's kind, source and status go together: conversations come from
--- the desktop app, runs from Slack fail more often than scheduled ones.
--- Without statistics over the three PostgreSQL multiplies their
+-- the desktop app, and how often runs fail or are cancelled depends on where
+-- they come from. Without statistics over the three PostgreSQL multiplies their
 -- selectivities as if they were independent, and for source=slack &
 -- status=failed in a team expected 25–37 rows where there were 92. Expecting
 -- fewer than a page, it read all of the arm's 2,000 rows and sorted them
