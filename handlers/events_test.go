@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -481,6 +482,32 @@ func TestShutdownEndsAHundredStreamsWithinTwoSeconds(t *testing.T) {
 		}
 	}
 	t.Logf("shut down with %d open streams in %s", n, took)
+}
+
+// A connection that was opened and sent nothing, as a browser keeps one
+// spare, does not hold the shutdown up: left to itself the HTTP server
+// would wait five seconds for its first request.
+func TestShutdownDoesNotWaitForAConnectionThatSentNothing(t *testing.T) {
+	a := startServer(t, apptest.SQLite(t), "127.0.0.1:0")
+	spare, err := net.Dial("tcp", strings.TrimPrefix(a.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	// The server holds the spare connection once a request on a later one
+	// is answered: connections are accepted in the order they were opened.
+	later := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := later.Get(a.URL + "/healthz"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+
+	a.stopWithin(t, 2*time.Second)
+	spare.SetReadDeadline(time.Now().Add(eventWait))
+	if n, err := spare.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("the spare connection read %d bytes, %v; want it closed by the server", n, err)
+	}
 }
 
 // streamAskingForGzip opens a stream as a browser that accepts gzip would,

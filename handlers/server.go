@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/agentdeck/agentdeck/alerts"
@@ -112,7 +113,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	unused := newUnusedConns()
+	srv.ConnState = unused.track
 	srv.RegisterOnShutdown(s.CloseStreams)
+	srv.RegisterOnShutdown(unused.closeAll)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeSessions(ctx)
@@ -132,6 +136,41 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("handlers: serve: %w", err)
 	}
 	return nil
+}
+
+// unusedConns holds the connections that have not sent a byte yet. On
+// shutdown the HTTP server would wait five seconds for each one's first
+// request; a browser keeps such a spare connection open, so they are closed
+// at once, and any accepted during the shutdown as soon as it is.
+type unusedConns struct {
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closing bool
+}
+
+func newUnusedConns() *unusedConns { return &unusedConns{conns: map[net.Conn]struct{}{}} }
+
+func (u *unusedConns) track(c net.Conn, state http.ConnState) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch {
+	case state == http.StateNew && u.closing:
+		c.Close()
+	case state == http.StateNew:
+		u.conns[c] = struct{}{}
+	default:
+		delete(u.conns, c)
+	}
+}
+
+func (u *unusedConns) closeAll() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.closing = true
+	for c := range u.conns {
+		c.Close()
+	}
+	clear(u.conns)
 }
 
 // purgeSessions deletes ended sessions every hour until ctx ends; they are
