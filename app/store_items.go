@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"reflect"
@@ -246,7 +247,7 @@ func (s *Store) items(ctx context.Context, q Query, limit int, relations bool) (
 	for _, a := range arms {
 		parts = append(parts, s.armPages(q, a, limit)...)
 	}
-	items, err := s.pageOf(ctx, parts, limit, relations, nil)
+	items, err := s.pageOf(ctx, s.pool(), parts, limit, relations, nil)
 	if err != nil {
 		return Page{}, err
 	}
@@ -274,9 +275,9 @@ func (s *Store) newestOfArm(q Query, a arm, columns ...string) *bun.SelectQuery 
 
 // pageOf merges the arms' queries into the newest limit+1 items, from
 // since on when it is set.
-func (s *Store) pageOf(ctx context.Context, parts []*bun.SelectQuery, limit int, relations bool, since *time.Time) ([]*Item, error) {
+func (s *Store) pageOf(ctx context.Context, r reader, parts []*bun.SelectQuery, limit int, relations bool, since *time.Time) ([]*Item, error) {
 	var items []*Item
-	sel := s.db.NewSelect().Model(&items).ModelTableExpr("(?) AS item", s.unionOfArms(parts))
+	sel := r.on(s.db.NewSelect()).Model(&items).ModelTableExpr("(?) AS item", s.unionOfArms(parts))
 	if relations {
 		sel = sel.Relation("Creator").Relation("Team")
 	}
@@ -340,7 +341,7 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 		// a page.
 		window := searchProbe * ((2*int64(limit+1) + p.Found - 1) / max(p.Found, 1))
 		if p.Found > 0 && window <= searchWalk {
-			items, err := s.pageOf(ctx, []*bun.SelectQuery{s.searchWindow(q, a, limit, window)}, limit, relations, nil)
+			items, err := s.walkPage(ctx, []*bun.SelectQuery{s.searchWindow(q, a, limit, window)}, limit, relations)
 			if err != nil {
 				return Page{}, err
 			}
@@ -352,7 +353,7 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 		indexed = append(indexed, s.armPages(q, a, limit)...)
 	}
 	if len(walked) > 0 {
-		items, err := s.pageOf(ctx, walked, limit, relations, nil)
+		items, err := s.walkPage(ctx, walked, limit, relations)
 		if err != nil {
 			return Page{}, err
 		}
@@ -364,7 +365,7 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 		if len(found) > limit {
 			since = &found[limit].CreatedAt
 		}
-		more, err := s.pageOf(ctx, indexed, limit, relations, since)
+		more, err := s.pageOf(ctx, s.pool(), indexed, limit, relations, since)
 		if err != nil {
 			return Page{}, err
 		}
@@ -372,6 +373,54 @@ func (s *Store) searchItems(ctx context.Context, q Query, arms []arm, limit int,
 		newestFirst(found)
 	}
 	return pageFrom(found[:min(len(found), limit+1)], limit), nil
+}
+
+// walkPage is pageOf for arms' search windows, read in their index's order.
+func (s *Store) walkPage(ctx context.Context, windows []*bun.SelectQuery, limit int, relations bool) (items []*Item, err error) {
+	err = s.inIndexOrder(ctx, func(ctx context.Context, r reader) error {
+		items, err = s.pageOf(ctx, r, windows, limit, relations, nil)
+		return err
+	})
+	return items, err
+}
+
+// reader is where a statement runs, and the comment it carries.
+type reader struct {
+	conn    bun.IConn
+	comment string
+}
+
+func (r reader) on(sel *bun.SelectQuery) *bun.SelectQuery { return sel.Conn(r.conn).Comment(r.comment) }
+
+// pool reads on any of the store's connections.
+func (s *Store) pool() reader { return reader{conn: s.db} }
+
+// IndexOrderComment marks the statements inIndexOrder runs, and
+// IndexOrderSetting is what they run with on PostgreSQL: a recorded one is
+// replayed so (apptest.QueryAsRecorded).
+const (
+	IndexOrderComment = "read in index order"
+	IndexOrderSetting = "SET LOCAL enable_sort = off"
+)
+
+// inIndexOrder runs read where the planner reads rows in an index's order
+// rather than sorting them wherever it can: on PostgreSQL, in a read-only
+// transaction in which a sort is the last resort. A search's walk and look
+// read an arm's newest rows in order and stop at a page of matches, or past
+// the cap; the planner does not see the stop and costs them by their whole
+// window, so when its sample of the words makes matches look rare it reads
+// the window whole and sorts it (at a million items, 180 ms on disk against
+// 75 ms in order).
+func (s *Store) inIndexOrder(ctx context.Context, read func(ctx context.Context, r reader) error) error {
+	if s.dialect != "postgres" {
+		return read(ctx, reader{conn: s.db, comment: IndexOrderComment})
+	}
+	return s.db.RunInTx(ctx, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, IndexOrderSetting); err != nil {
+			return fmt.Errorf("app: read in index order: %w", err)
+		}
+		return read(ctx, reader{conn: tx, comment: IndexOrderComment})
+	})
 }
 
 // searchWalk is the most of an arm's newest rows a search checks one by one
@@ -670,7 +719,9 @@ func (s *Store) searchProbe(ctx context.Context, q Query, arms []arm, window int
 	var rows []armProbe
 	probe := s.db.NewSelect().TableExpr("(?) AS probe", counted).ColumnExpr("arm").ColumnExpr("COUNT(*) AS probed").
 		Where("matches_before <= ?", SearchSummaryCap)
-	err := withSums(probe, "found").GroupExpr("arm").Scan(ctx, &rows)
+	err := s.inIndexOrder(ctx, func(ctx context.Context, r reader) error {
+		return withSums(r.on(probe), "found").GroupExpr("arm").Scan(ctx, &rows)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("app: probe search matches: %w", err)
 	}

@@ -138,7 +138,7 @@ func BenchmarkViewFragment(b *testing.B) {
 	for i, c := range cases {
 		rec.Start()
 		rows[i] = requestFragment(b, a, client, c)
-		stmts[i] = rec.Stop()
+		stmts[i] = apptest.Reads(rec.Stop())
 		b.Logf("%s: %s: %d rows, %d statements", c.name, c.path, rows[i], len(stmts[i]))
 		for _, q := range stmts[i] {
 			checkPlan(b, sqldb, c.name, q, maxArms(b, c, viewer)*largestLimit(q))
@@ -295,32 +295,31 @@ func checkFragment(b *testing.B, c benchCase, resp *http.Response, body string) 
 	return strings.Count(body, `<tr id="item-`)
 }
 
-// runStatements executes statements one after the other and reads every row,
-// as the store does but without mapping rows to models.
+// runStatements executes statements one after the other as the store ran
+// them and reads every row, as the store does but without mapping rows to
+// models.
 func runStatements(b *testing.B, db *sql.DB, stmts []string) {
 	ctx := context.Background()
 	for _, q := range stmts {
-		rows, err := db.QueryContext(ctx, q)
+		err := apptest.QueryAsRecorded(ctx, db, "", q, func(rows *sql.Rows) error {
+			cols, err := rows.Columns()
+			if err != nil {
+				return err
+			}
+			dest := make([]any, len(cols))
+			for i := range dest {
+				dest[i] = new(sql.RawBytes)
+			}
+			for rows.Next() {
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			b.Fatalf("%v\n%s", err, q)
 		}
-		cols, err := rows.Columns()
-		if err != nil {
-			b.Fatal(err)
-		}
-		dest := make([]any, len(cols))
-		for i := range dest {
-			dest[i] = new(sql.RawBytes)
-		}
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			b.Fatal(err)
-		}
-		rows.Close()
 	}
 }
 
@@ -378,11 +377,17 @@ const smallTableRows = 1000
 // items sequentially, reads more than smallTableRows rows of another table
 // sequentially, or sorts more than the arms' LIMITed rows (maxSort).
 func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
-	if !strings.HasPrefix(strings.TrimSpace(q), "SELECT") {
+	if !strings.HasPrefix(strings.TrimPrefix(q, "/* "+app.IndexOrderComment+" */ "), "SELECT") {
 		b.Fatalf("%s: the fragment ran a statement that is not a SELECT:\n%s", name, q)
 	}
 	var out []byte
-	if err := db.QueryRow("EXPLAIN (ANALYZE, FORMAT JSON) " + q).Scan(&out); err != nil {
+	err := apptest.QueryAsRecorded(context.Background(), db, "EXPLAIN (ANALYZE, FORMAT JSON) ", q, func(rows *sql.Rows) error {
+		if !rows.Next() {
+			return sql.ErrNoRows
+		}
+		return rows.Scan(&out)
+	})
+	if err != nil {
 		b.Fatalf("%s: explain: %v\n%s", name, err, q)
 	}
 	var plans []struct {

@@ -2,8 +2,11 @@ package apptest
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"sync"
 
+	"github.com/agentdeck/agentdeck/app"
 	"github.com/uptrace/bun"
 )
 
@@ -40,4 +43,52 @@ func (r *StatementRecorder) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	if r.recording {
 		r.stmts = append(r.stmts, e.Query)
 	}
+}
+
+// Reads are the recorded statements that read, without those of the
+// transactions some of them run in (BEGIN, a setting, COMMIT): a read marked
+// as read in index order is replayed with its setting (QueryAsRecorded).
+func Reads(stmts []string) []string {
+	var reads []string
+	for _, q := range stmts {
+		if q != "BEGIN" && q != "COMMIT" && q != app.IndexOrderSetting {
+			reads = append(reads, q)
+		}
+	}
+	return reads
+}
+
+// QueryAsRecorded runs a recorded read on db, after the prefix given (an
+// EXPLAIN, or nothing), as the store ran it: one marked as read in index
+// order in a read-only transaction with its setting. scan reads its rows.
+func QueryAsRecorded(ctx context.Context, db *sql.DB, prefix, stmt string, scan func(*sql.Rows) error) error {
+	if !strings.HasPrefix(stmt, "/* "+app.IndexOrderComment+" */") {
+		return queryRows(ctx, db, prefix+stmt, scan)
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, app.IndexOrderSetting); err != nil {
+		return err
+	}
+	if err := queryRows(ctx, tx, prefix+stmt, scan); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func queryRows(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scan(rows); err != nil {
+		return err
+	}
+	return rows.Err()
 }
