@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -607,31 +606,22 @@ func TestSearchLookStopsPastTheCap(t *testing.T) {
 					if len(look) != 1 {
 						t.Fatalf("the look ran %d statements, want 1", len(look))
 					}
-					var plan strings.Builder
-					mustOK(t, apptest.QueryAsRecorded(ctx, s.DB().DB, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ", look[0], func(rows *sql.Rows) error {
-						for rows.Next() {
-							var line string
-							if err := rows.Scan(&line); err != nil {
-								return err
-							}
-							plan.WriteString(line + "\n")
-						}
-						return nil
-					}))
+					plan, err := apptest.ExplainAsRecorded(ctx, s.DB().DB, "ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF", look[0])
+					mustOK(t, err)
 					// The arms' windows hold 1,600 and 2,000 rows; the merge reads a
 					// row or two past the last it passes on, not all of them.
 					rowsOf := func(node string) int64 {
-						m := regexp.MustCompile(node + ` \(actual rows=(\d+)`).FindStringSubmatch(plan.String())
+						m := regexp.MustCompile(node + ` \(actual rows=(\d+)`).FindStringSubmatch(plan)
 						if m == nil {
-							t.Fatalf("the look's plan has no %s:\n%s", node, plan.String())
+							t.Fatalf("the look's plan has no %s:\n%s", node, plan)
 						}
 						n, err := strconv.ParseInt(m[1], 10, 64)
 						mustOK(t, err)
 						return n
 					}
 					passed, merged := rowsOf("WindowAgg"), rowsOf("Merge Append")
-					if !strings.Contains(plan.String(), "Run Condition") || passed != wantRead[0]+wantRead[1] || merged >= 1600+app.SearchProbe {
-						t.Errorf("the look passed on %d rows of the %d it merged, want %d and a stop past the cap:\n%s", passed, merged, wantRead[0]+wantRead[1], plan.String())
+					if !strings.Contains(plan, "Run Condition") || passed != wantRead[0]+wantRead[1] || merged >= 1600+app.SearchProbe {
+						t.Errorf("the look passed on %d rows of the %d it merged, want %d and a stop past the cap:\n%s", passed, merged, wantRead[0]+wantRead[1], plan)
 					}
 				}
 
@@ -735,18 +725,9 @@ func TestSearchWalksAreReadInIndexOrder(t *testing.T) {
 
 	sorts := regexp.MustCompile(`(?m)^\s*(->\s+)?(Incremental )?Sort\b`)
 	plan := func(stmt string) string {
-		var plan strings.Builder
-		mustOK(t, apptest.QueryAsRecorded(ctx, s.DB().DB, "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF) ", stmt, func(rows *sql.Rows) error {
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					return err
-				}
-				plan.WriteString(line + "\n")
-			}
-			return nil
-		}))
-		return plan.String()
+		plan, err := apptest.ExplainAsRecorded(ctx, s.DB().DB, "ANALYZE, TIMING OFF, SUMMARY OFF", stmt)
+		mustOK(t, err)
+		return plan
 	}
 	walks, tempting := 0, 0
 	for _, stmt := range reads {

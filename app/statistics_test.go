@@ -44,17 +44,7 @@ func TestPlannerExpectsFilteredItemsAsTheyAre(t *testing.T) {
 	for chunk := range slices.Chunk(items, 1000) {
 		mustOK(t, s.CreateItemsAtOnce(ctx, chunk))
 	}
-	_, err := s.DB().ExecContext(ctx, "ANALYZE items")
-	mustOK(t, err)
-	var plan string
-	err = s.DB().QueryRowContext(ctx, "EXPLAIN SELECT id FROM items WHERE source = 'slack' AND status = 'failed'").Scan(&plan)
-	mustOK(t, err)
-	m := regexp.MustCompile(`rows=(\d+)`).FindStringSubmatch(plan)
-	if m == nil {
-		t.Fatalf("no estimate in %q", plan)
-	}
-	expected, err := strconv.Atoi(m[1])
-	mustOK(t, err)
+	expected, plan := estimateAfterAnalyze(t, s, "SELECT id FROM items WHERE source = 'slack' AND status = 'failed'")
 	if expected < failed/2 || expected > failed*2 {
 		t.Errorf("the planner expects %d failed runs from Slack, where there are %d:\n%s", expected, failed, plan)
 	}
@@ -99,20 +89,27 @@ func TestPlannerExpectsEachTeammatesItemsAsTheyAre(t *testing.T) {
 	for chunk := range slices.Chunk(items, 1000) {
 		mustOK(t, s.CreateItemsAtOnce(ctx, chunk))
 	}
-	if _, err := s.DB().ExecContext(ctx, "ANALYZE items"); err != nil {
-		t.Fatal(err)
+	expected, plan := estimateAfterAnalyze(t, s, "SELECT id FROM items WHERE team_id = ? AND creator_id = ?", rarest.team, rarest.creator)
+	if expected < fewest/2 || expected > fewest*2 {
+		t.Errorf("the planner expects %d items of the rarest of %d pairs of a team and a creator, which has %d:\n%s",
+			expected, teams*perTeam, fewest, plan)
 	}
-	var plan string
-	err := s.DB().QueryRowContext(ctx, "EXPLAIN SELECT id FROM items WHERE team_id = ? AND creator_id = ?", rarest.team, rarest.creator).Scan(&plan)
+}
+
+// estimateAfterAnalyze analyses the items and returns how many rows
+// PostgreSQL expects the query to read, with its plan.
+func estimateAfterAnalyze(t *testing.T, s *app.Store, query string, args ...any) (int, string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := s.DB().ExecContext(ctx, "ANALYZE items")
 	mustOK(t, err)
+	var plan string
+	mustOK(t, s.DB().QueryRowContext(ctx, "EXPLAIN "+query, args...).Scan(&plan))
 	m := regexp.MustCompile(`rows=(\d+)`).FindStringSubmatch(plan)
 	if m == nil {
 		t.Fatalf("no estimate in %q", plan)
 	}
 	expected, err := strconv.Atoi(m[1])
 	mustOK(t, err)
-	if expected < fewest/2 || expected > fewest*2 {
-		t.Errorf("the planner expects %d items of the rarest of %d pairs of a team and a creator, which has %d:\n%s",
-			expected, teams*perTeam, fewest, plan)
-	}
+	return expected, plan
 }

@@ -380,20 +380,14 @@ func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
 	if !strings.HasPrefix(strings.TrimPrefix(q, "/* "+app.IndexOrderComment+" */ "), "SELECT") {
 		b.Fatalf("%s: the fragment ran a statement that is not a SELECT:\n%s", name, q)
 	}
-	var out []byte
-	err := apptest.QueryAsRecorded(context.Background(), db, "EXPLAIN (ANALYZE, FORMAT JSON) ", q, func(rows *sql.Rows) error {
-		if !rows.Next() {
-			return sql.ErrNoRows
-		}
-		return rows.Scan(&out)
-	})
+	out, err := apptest.ExplainAsRecorded(context.Background(), db, "ANALYZE, FORMAT JSON", q)
 	if err != nil {
 		b.Fatalf("%s: explain: %v\n%s", name, err, q)
 	}
 	var plans []struct {
 		Plan planNode `json:"Plan"`
 	}
-	if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
 		b.Fatalf("%s: read the plan: %v\n%s", name, err, out)
 	}
 	var tree strings.Builder

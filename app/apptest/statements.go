@@ -79,6 +79,24 @@ func QueryAsRecorded(ctx context.Context, db *sql.DB, prefix, stmt string, scan 
 	return tx.Commit()
 }
 
+// ExplainAsRecorded is PostgreSQL's plan of a recorded read, run as the
+// store ran it (QueryAsRecorded), with the EXPLAIN options given: its lines,
+// or in JSON its one document.
+func ExplainAsRecorded(ctx context.Context, db *sql.DB, options, stmt string) (string, error) {
+	var plan strings.Builder
+	err := QueryAsRecorded(ctx, db, "EXPLAIN ("+options+") ", stmt, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			plan.WriteString(line + "\n")
+		}
+		return nil
+	})
+	return plan.String(), err
+}
+
 func queryRows(ctx context.Context, db interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, q string, scan func(*sql.Rows) error) error {
