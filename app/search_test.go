@@ -731,7 +731,7 @@ func TestSearchWalksAreReadInIndexOrder(t *testing.T) {
 	}
 	walks, tempting := 0, 0
 	for _, stmt := range reads {
-		free, ok := strings.CutPrefix(stmt, "/* "+app.IndexOrderComment+" */ ")
+		free, ok := apptest.ReadInIndexOrder(stmt)
 		if !ok {
 			continue
 		}

@@ -377,7 +377,7 @@ const smallTableRows = 1000
 // items sequentially, reads more than smallTableRows rows of another table
 // sequentially, or sorts more than the arms' LIMITed rows (maxSort).
 func checkPlan(b *testing.B, db *sql.DB, name, q string, maxSort int) {
-	if !strings.HasPrefix(strings.TrimPrefix(q, "/* "+app.IndexOrderComment+" */ "), "SELECT") {
+	if unmarked, _ := apptest.ReadInIndexOrder(q); !strings.HasPrefix(strings.TrimSpace(unmarked), "SELECT") {
 		b.Fatalf("%s: the fragment ran a statement that is not a SELECT:\n%s", name, q)
 	}
 	out, err := apptest.ExplainAsRecorded(context.Background(), db, "ANALYZE, FORMAT JSON", q)

@@ -58,11 +58,17 @@ func Reads(stmts []string) []string {
 	return reads
 }
 
+// ReadInIndexOrder reports whether a recorded statement was read in index
+// order, and returns it without the comment that says so.
+func ReadInIndexOrder(stmt string) (unmarked string, marked bool) {
+	return strings.CutPrefix(stmt, "/* "+app.IndexOrderComment+" */ ")
+}
+
 // QueryAsRecorded runs a recorded read on db, after the prefix given (an
 // EXPLAIN, or nothing), as the store ran it: one marked as read in index
 // order in a read-only transaction with its setting. scan reads its rows.
 func QueryAsRecorded(ctx context.Context, db *sql.DB, prefix, stmt string, scan func(*sql.Rows) error) error {
-	if !strings.HasPrefix(stmt, "/* "+app.IndexOrderComment+" */") {
+	if _, marked := ReadInIndexOrder(stmt); !marked {
 		return queryRows(ctx, db, prefix+stmt, scan)
 	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
